@@ -1,0 +1,54 @@
+"""Shared fixtures: MNIST read where it lies (MNIST_DATA or ../shared/mnist), never copied."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def mnist_dir() -> Path:
+    return Path(os.environ.get("MNIST_DATA") or ROOT.parent / "shared" / "mnist")
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    path = mnist_dir()
+    if not (path / "t10k-labels-idx1-ubyte.gz").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"MNIST is not at {path}; CI must provide it (set MNIST_DATA)")
+        pytest.skip(f"MNIST is not at {path}; set MNIST_DATA to run this test")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_path):
+    from mnist_core.data import load_mnist
+    return load_mnist(mnist_path)
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist):
+    """2,000 training and 500 test digits: enough to train something in a second or two."""
+    from mnist_core.data import MnistData
+    return MnistData(mnist.x_train[:2000], mnist.y_train[:2000], mnist.x_test[:500],
+                     mnist.y_test[:500], source="first 2000/500 digits of " + mnist.source)
+
+
+@pytest.fixture(scope="session")
+def tutorial_model(mnist):
+    """The tutorial's network trained exactly as in the tutorial (5 epochs, batch 128), once."""
+    from mnist_core import models, training
+    model = models.build_model("dense", seed=0)
+    result = training.train(model, mnist, epochs=5, batch_size=128, seed=0)
+    return model, result
+
+
+@pytest.fixture()
+def rng():
+    return np.random.default_rng(1234)
