@@ -1,0 +1,95 @@
+"""Models: the tutorial's network exactly, the CNN, validation, and the code shown to learners."""
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_core import models
+
+
+def tutorial_network():
+    """The tutorial, written out with plain Keras."""
+    network = keras.Sequential([keras.Input(shape=(28 * 28,)),
+                                keras.layers.Dense(512, activation="relu"),
+                                keras.layers.Dense(10, activation="softmax")])
+    network.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return network
+
+
+def test_default_dense_is_exactly_the_tutorial():
+    model, reference = models.build_model(), tutorial_network()
+    assert model.count_params() == reference.count_params() == 784 * 512 + 512 + 512 * 10 + 10
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense"]
+    for ours, theirs in zip(model.layers, reference.layers):
+        assert ours.units == theirs.units and ours.activation.__name__ == theirs.activation.__name__
+    assert type(model.optimizer) is type(reference.optimizer) is keras.optimizers.RMSprop
+    assert float(model.optimizer.learning_rate) == pytest.approx(float(reference.optimizer.learning_rate))
+    assert model.loss == "categorical_crossentropy"
+    assert model.input_shape == (None, 784) and model.output_shape == (None, 10)
+
+
+def test_cnn_is_the_keras_example():
+    model = models.build_model("cnn")
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    assert model.count_params() == 34826          # keras-io mnist_convnet's summary
+    assert type(model.optimizer) is keras.optimizers.Adam
+
+
+def test_hyperparameters_change_the_network():
+    model = models.build_model("dense", hidden_units=64, dropout=0.2, optimizer="sgd", learning_rate=0.05)
+    assert model.layers[0].units == 64 and isinstance(model.layers[1], keras.layers.Dropout)
+    assert type(model.optimizer) is keras.optimizers.SGD
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("arch, hparams, message", [
+    ("dense", {"hidden_units": 0}, "between"),
+    ("dense", {"hidden_units": 12.5}, "whole number"),
+    ("dense", {"dropout": 1.5}, "between"),
+    ("dense", {"dropout": float("nan")}, "between"),
+    ("dense", {"optimizer": "magic"}, "one of"),
+    ("dense", {"filters": 3}, "no hyperparameter"),
+    ("dense", {"learning_rate": "fast"}, "number"),
+    ("dense", {"hidden_units": True}, "number"),
+    ("transformer", {}, "unknown architecture"),
+])
+def test_bad_hyperparameters_get_clear_errors(arch, hparams, message):
+    with pytest.raises(ValueError, match=message):
+        models.build_model(arch, **hparams)
+
+
+def test_architecture_defaults_for_the_ui():
+    assert models.architecture_defaults("dense") == {"hidden_units": 512, "dropout": 0.0,
+                                                     "optimizer": "rmsprop", "learning_rate": 0.001}
+    assert set(models.ARCHITECTURES) >= {"dense", "cnn"}
+
+
+def test_seed_makes_initial_weights_repeatable():
+    first = models.build_model("dense", seed=7).get_weights()
+    second = models.build_model("dense", seed=7).get_weights()
+    other = models.build_model("dense", seed=8).get_weights()
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_layer_table_and_graph():
+    model = models.build_model("cnn")
+    table = models.layer_table(model)
+    assert sum(row["parameters"] for row in table) == model.count_params()
+    assert table[0]["type"] == "Conv2D" and table[0]["output shape"] == "(None, 26, 26, 32)"
+    dot = models.graph_dot(model)
+    assert dot.startswith("digraph") and dot.count("->") == len(model.layers)
+
+
+@pytest.mark.parametrize("arch, hparams", [("dense", {}), ("cnn", {"filters": 8, "optimizer": "sgd"}),
+                                           ("dense", {"dropout": 0.3, "optimizer": "adamw"})])
+def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, hparams):
+    """The script shown on the Train page is real: run it (on a slice of MNIST, no download)."""
+    small = ((mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64]))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: small)
+    code = models.keras_code(arch, hparams, epochs=1, batch_size=64, validation_split=0.1, seed=3)
+    namespace = {}
+    exec(compile(code, "<keras_code>", "exec"), namespace)  # noqa: S102 (our own generated code)
+    assert namespace["model"].count_params() == models.build_model(arch, **hparams).count_params()
+    assert 0.0 <= namespace["test_acc"] <= 1.0
