@@ -1,0 +1,128 @@
+"""Command line: the tutorial from a terminal.
+
+    python -m mnist_core train --arch dense --epochs 5 --out models/seed.keras
+    python -m mnist_core evaluate --model models/seed.keras
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from .data import ENV_VAR, MnistDataError, load_mnist
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mnist_core",
+        description="Train and evaluate MNIST models as in the Keras tutorial.",
+        epilog=f"MNIST is read from --data, else ${ENV_VAR}, else ~/.keras/datasets/mnist.npz, "
+               "else downloaded the way Keras does.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and save it as a .keras file",
+                                description="Train a model on the 60,000 training digits, report "
+                                            "test accuracy, and save it with its metadata.")
+    train.add_argument("--arch", default="dense", help="architecture: dense (the tutorial's, "
+                       "default), cnn (the Keras example's convnet)")
+    train.add_argument("--epochs", type=int, default=5, help="passes over the training data (default 5)")
+    train.add_argument("--batch-size", type=int, default=128, help="images per update (default 128)")
+    train.add_argument("--validation-split", type=float, default=0.0,
+                       help="fraction of the training data held out to watch for overfitting (default 0)")
+    train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
+    train.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE",
+                       help="an architecture hyperparameter, e.g. --hparam hidden_units=256 "
+                            "--hparam optimizer=adam (repeatable)")
+    train.add_argument("--out", required=True, help="where to save the model (.keras)")
+    train.add_argument("--data", default=None, help="folder with the four IDX files, or a mnist.npz")
+
+    evaluate = commands.add_parser("evaluate", help="report test loss, accuracy and confusion matrix",
+                                   description="Evaluate a saved model on the 10,000 test digits.")
+    evaluate.add_argument("--model", required=True, help="a .keras file saved by MNIST Studio or Keras")
+    evaluate.add_argument("--data", default=None, help="folder with the four IDX files, or a mnist.npz")
+    return parser
+
+
+def _parse_hparams(pairs: list[str]) -> dict:
+    hparams = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--hparam takes NAME=VALUE; got {pair!r}")
+        for convert in (int, float):
+            try:
+                hparams[name] = convert(text)
+                break
+            except ValueError:
+                continue
+        else:
+            hparams[name] = text
+    return hparams
+
+
+def _train(args) -> int:
+    from . import evaluation, models, storage, training
+    hparams = _parse_hparams(args.hparam)
+    hparams = models.validate_hparams(args.arch, hparams)
+    data = load_mnist(args.data)
+    print(f"Data: {data.source}")
+    model = models.build_model(args.arch, seed=args.seed, **hparams)
+
+    def show(progress):
+        line = (f"epoch {progress.epoch}/{progress.epochs} step {progress.step}/{progress.steps} "
+                f"loss {progress.loss:.4f} accuracy {progress.accuracy:.4f}")
+        if progress.kind == "epoch":
+            if progress.val_accuracy is not None:
+                line += f" val_loss {progress.val_loss:.4f} val_accuracy {progress.val_accuracy:.4f}"
+            print(f"\r{line} ({progress.elapsed:.1f} s)", flush=True)
+        else:
+            print(f"\r{line}", end="", flush=True)
+
+    result = training.train(model, data, epochs=args.epochs, batch_size=args.batch_size,
+                            validation_split=args.validation_split, on_progress=show, seed=args.seed)
+    report = evaluation.evaluate(model, data.x_test, data.y_test)
+    print(f"Trained in {result.seconds:.1f} s. Test loss {report.loss:.4f}, "
+          f"test accuracy {report.accuracy:.4f}")
+    command = "python -m mnist_core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    metadata = {"name": f"{args.arch} ({args.epochs} epochs)", "arch": args.arch, "hparams": hparams,
+                "epochs": args.epochs, "batch_size": args.batch_size,
+                "validation_split": args.validation_split, "seed": args.seed,
+                "history": result.history, "test_accuracy": report.accuracy,
+                "test_loss": report.loss, "train_seconds": round(result.seconds, 1),
+                "source": f"trained with `{command}`"}
+    path = storage.save_model(model, args.out, metadata)
+    print(f"Saved {path}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from . import evaluation, storage
+    model, metadata = storage.load_model(args.model)
+    data = load_mnist(args.data)
+    report = evaluation.evaluate(model, data.x_test, data.y_test)
+    print(f"Model: {metadata.get('name', args.model)}   Data: {data.source}")
+    print(f"Test loss {report.loss:.4f}, test accuracy {report.accuracy:.4f}")
+    print("Confusion matrix (rows: true digit, columns: predicted digit):")
+    print("      " + "".join(f"{d:>6}" for d in range(10)))
+    for digit, row in enumerate(report.confusion):
+        print(f"{digit:>6}" + "".join(f"{n:>6}" for n in row))
+    print("digit  precision  recall  f1")
+    for digit in range(10):
+        print(f"{digit:>5}  {report.precision[digit]:>9.4f}  {report.recall[digit]:>6.4f}  "
+              f"{report.f1[digit]:.4f}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    from .storage import ModelFileError
+    try:
+        return _train(args) if args.command == "train" else _evaluate(args)
+    except (MnistDataError, ModelFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

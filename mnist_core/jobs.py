@@ -1,0 +1,216 @@
+"""Training in the background: one thread per run, progress kept in a lock-protected object.
+
+A web page can't train on its own thread (any click would kill the run), so a `TrainingJob` trains
+on a thread of its own and keeps what it learns in plain Python lists; the page polls `snapshot()`
+and draws. A server-wide `TrainingQueue` lets only a few jobs train at once (the others wait their
+turn with a visible position), so a burst of users cannot exhaust the machine.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from .data import MnistData
+
+QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
+DONE_STATES = (FINISHED, STOPPED, FAILED)
+MAX_TRAINING_SECONDS = float(os.environ.get("MNIST_STUDIO_MAX_TRAINING_SECONDS", 15 * 60))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a training run (what the Train page's widgets choose)."""
+    arch: str = "dense"
+    hparams: dict = field(default_factory=dict)
+    epochs: int = 5
+    batch_size: int = 128
+    validation_split: float = 0.0
+    seed: int | None = None
+
+    def validated(self) -> "RunSpec":
+        from .models import validate_hparams  # noqa: PLC0415 (imports Keras)
+        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 100:
+            raise ValueError("epochs must be a whole number from 1 to 100")
+        if not isinstance(self.batch_size, int) or not 8 <= self.batch_size <= 4096:
+            raise ValueError("batch size must be a whole number from 8 to 4096")
+        if not 0.0 <= self.validation_split <= 0.5:
+            raise ValueError("validation split must be between 0 and 0.5")
+        return RunSpec(self.arch, validate_hparams(self.arch, self.hparams), self.epochs,
+                       self.batch_size, self.validation_split, self.seed)
+
+
+class QueueFullError(RuntimeError):
+    """Too many trainings are running or waiting on this server."""
+
+
+class TrainingQueue:
+    """At most `slots` jobs train at once; up to `max_waiting` more wait in order."""
+
+    def __init__(self, slots: int = 2, max_waiting: int = 8):
+        self.slots, self.max_waiting = slots, max_waiting
+        self._condition = threading.Condition()
+        self._running: set = set()
+        self._waiting: list = []
+
+    def enter(self, job) -> None:
+        with self._condition:
+            if len(self._waiting) >= self.max_waiting:
+                raise QueueFullError(f"The server is busy: {len(self._running)} trainings are running "
+                                     f"and {len(self._waiting)} are waiting. Try again in a minute.")
+            self._waiting.append(job)
+
+    def wait_turn(self, job, cancelled: threading.Event) -> bool:
+        """Block until `job` may train (True) or it is cancelled while waiting (False)."""
+        with self._condition:
+            while True:
+                if cancelled.is_set():          # checked first: a cancelled job never takes a slot
+                    self._waiting.remove(job)
+                    self._condition.notify_all()
+                    return False
+                if self._waiting[0] is job and len(self._running) < self.slots:
+                    break
+                self._condition.wait(timeout=0.2)
+            self._waiting.pop(0)
+            self._running.add(job)
+            return True
+
+    def leave(self, job) -> None:
+        with self._condition:
+            self._running.discard(job)
+            if job in self._waiting:
+                self._waiting.remove(job)
+            self._condition.notify_all()
+
+    def position(self, job) -> int | None:
+        """1 for the next to start; None when the job is not waiting."""
+        with self._condition:
+            return self._waiting.index(job) + 1 if job in self._waiting else None
+
+    def counts(self) -> tuple[int, int]:
+        with self._condition:
+            return len(self._running), len(self._waiting)
+
+
+SERVER_QUEUE = TrainingQueue(slots=int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", 2)),
+                             max_waiting=int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 8)))
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's state, safe to read on the page's thread."""
+    state: str
+    position: int | None
+    batches: list
+    epochs: list
+    latest: object          # the newest Progress, or None
+    error: str | None
+    seconds: float
+
+
+class TrainingJob:
+    def __init__(self, spec: RunSpec, data: MnistData, *, queue: TrainingQueue = SERVER_QUEUE,
+                 keep_running=None, max_seconds: float = MAX_TRAINING_SECONDS, name: str | None = None):
+        self.spec = spec.validated()
+        self.id = next(_ids)
+        self.name = name or f"Run {self.id}"
+        self.data, self.queue = data, queue
+        self.keep_running = keep_running       # returns False once the owning session is gone
+        self.max_seconds = max_seconds
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._state = QUEUED
+        self._batches: list = []
+        self._epochs: list = []
+        self._error: str | None = None
+        self._started = time.monotonic()
+        self._seconds = 0.0
+        self.model = None
+        self.result = None
+        self.metadata: dict = {}
+        self._thread = threading.Thread(target=self._run, name=f"mnist-training-{self.id}", daemon=True)
+
+    def start(self) -> "TrainingJob":
+        self.queue.enter(self)    # raises QueueFullError before any thread exists
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        return self.state in DONE_STATES
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return self._state
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            latest = self._batches[-1] if self._batches else None
+            if self._epochs and (latest is None or self._epochs[-1].elapsed >= latest.elapsed):
+                latest = self._epochs[-1]
+            return JobSnapshot(self._state, self.queue.position(self), list(self._batches),
+                               list(self._epochs), latest, self._error,
+                               self._seconds if self._state in DONE_STATES
+                               else time.monotonic() - self._started)
+
+    # --- the job's own thread ---------------------------------------------------------------------
+
+    def _record(self, progress) -> None:
+        with self._lock:
+            (self._epochs if progress.kind == "epoch" else self._batches).append(progress)
+        if time.monotonic() - self._started > self.max_seconds:
+            self.stop_event.set()
+        if self.keep_running is not None and not self.keep_running():
+            self.stop_event.set()
+
+    def _set(self, **fields) -> None:
+        with self._lock:
+            for name, value in fields.items():
+                setattr(self, "_" + name, value)
+
+    def _run(self) -> None:
+        try:
+            if not self.queue.wait_turn(self, self.stop_event):
+                self._set(state=STOPPED, seconds=time.monotonic() - self._started)
+                return
+            self._set(state=RUNNING)
+            self._train()
+            self._set(state=STOPPED if self.stop_event.is_set() else FINISHED,
+                      seconds=time.monotonic() - self._started)
+        except Exception as exc:   # shown on the page as a message; the session keeps working
+            traceback.print_exc()
+            self._set(state=FAILED, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.queue.leave(self)
+            self.data = None   # the shared dataset is not this job's to keep alive
+
+    def _train(self) -> None:
+        from . import evaluation, models, training  # noqa: PLC0415 (TensorFlow, on this thread)
+        spec = self.spec
+        model = models.build_model(spec.arch, seed=spec.seed, **spec.hparams)
+        result = training.train(model, self.data, epochs=spec.epochs, batch_size=spec.batch_size,
+                                validation_split=spec.validation_split, on_progress=self._record,
+                                stop_event=self.stop_event, seed=spec.seed)
+        report = evaluation.evaluate(model, self.data.x_test, self.data.y_test)
+        self.model, self.result = model, result
+        self.metadata = {
+            "name": self.name, "arch": spec.arch, "hparams": spec.hparams, "epochs": spec.epochs,
+            "epochs_completed": result.epochs_completed, "batch_size": spec.batch_size,
+            "validation_split": spec.validation_split, "seed": spec.seed,
+            "history": result.history, "test_accuracy": report.accuracy, "test_loss": report.loss,
+            "train_seconds": round(result.seconds, 1), "stopped_early": result.stopped,
+            "source": "trained in this session",
+        }

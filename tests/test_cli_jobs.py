@@ -1,0 +1,151 @@
+"""The command line, and training jobs in the background."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from mnist_core import jobs, storage
+from mnist_core.jobs import RunSpec, TrainingJob, TrainingQueue
+
+from .conftest import ROOT
+
+
+def run_cli(*args, env_data=None):
+    env = dict(os.environ)
+    if env_data:
+        env["MNIST_DATA"] = str(env_data)
+    return subprocess.run([sys.executable, "-m", "mnist_core", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_help_explains_every_option():
+    text = run_cli("train", "--help").stdout
+    for option in ("--arch", "--epochs", "--batch-size", "--validation-split", "--seed", "--hparam",
+                   "--out", "--data"):
+        assert option in text
+    assert "--model" in run_cli("evaluate", "--help").stdout
+
+
+def test_train_then_evaluate(tmp_path, mnist_path):
+    out = tmp_path / "seed.keras"
+    trained = run_cli("train", "--arch", "dense", "--epochs", "1", "--hparam", "hidden_units=64",
+                      "--seed", "1", "--out", str(out), env_data=mnist_path)
+    assert trained.returncode == 0, trained.stderr
+    assert "epoch 1/1" in trained.stdout and "test accuracy" in trained.stdout
+    metadata = storage.read_metadata(out)
+    assert metadata["hparams"]["hidden_units"] == 64 and metadata["test_accuracy"] > 0.9
+    assert "python -m mnist_core train" in metadata["source"]
+
+    evaluated = run_cli("evaluate", "--model", str(out), env_data=mnist_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert f"test accuracy {metadata['test_accuracy']:.4f}" in evaluated.stdout
+    assert "Confusion matrix" in evaluated.stdout and len(evaluated.stdout.splitlines()) > 20
+
+
+def test_cli_errors_are_messages_not_tracebacks(tmp_path, mnist_path):
+    bad = run_cli("train", "--hparam", "hidden_units=0", "--out", str(tmp_path / "x.keras"),
+                  env_data=mnist_path)
+    assert bad.returncode == 2 and "hidden_units must be between" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(b"junk")
+    bad_model = run_cli("evaluate", "--model", str(junk), env_data=mnist_path)
+    assert bad_model.returncode == 2 and "not a .keras model file" in bad_model.stderr
+    no_data = run_cli("evaluate", "--model", str(junk), "--data", str(tmp_path / "none"))
+    assert no_data.returncode == 2 and "Traceback" not in no_data.stderr
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+SMALL = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=2, batch_size=100, seed=1)
+
+
+def test_job_trains_on_its_own_thread(small_mnist):
+    seen_threads = []
+    job = TrainingJob(SMALL, small_mnist, queue=TrainingQueue(slots=1))
+    original = job._record
+    job._record = lambda p: (seen_threads.append(threading.current_thread().name), original(p))
+    job.start()
+    assert job.join(120)
+    snap = job.snapshot()
+    assert snap.state == jobs.FINISHED and snap.error is None
+    assert len(snap.epochs) == 2 and snap.batches and snap.latest.kind == "epoch"
+    assert set(seen_threads) == {f"mnist-training-{job.id}"}
+    assert job.model is not None and 0.5 < job.metadata["test_accuracy"] <= 1.0
+
+
+def test_job_stop(small_mnist):
+    job = TrainingJob(RunSpec(hparams={"hidden_units": 16}, epochs=50, batch_size=20), small_mnist,
+                      queue=TrainingQueue(slots=1)).start()
+    deadline = time.monotonic() + 60
+    while not job.snapshot().batches and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.stop()
+    assert job.join(60)
+    assert job.state == jobs.STOPPED and job.metadata["stopped_early"] and job.model is not None
+
+
+def test_queue_runs_jobs_in_turn_and_shows_position(small_mnist):
+    queue = TrainingQueue(slots=1, max_waiting=3)
+    gate = threading.Event()
+    first = TrainingJob(SMALL, small_mnist, queue=queue)
+    first._train = lambda: gate.wait(30)     # hold the only slot
+    first.start()
+    second = TrainingJob(SMALL, small_mnist, queue=queue).start()
+    time.sleep(0.5)
+    assert second.state == jobs.QUEUED and second.snapshot().position == 1
+    assert queue.counts() == (1, 1)
+    gate.set()
+    assert second.join(120) and second.state == jobs.FINISHED
+
+
+def test_full_queue_says_busy(small_mnist):
+    queue = TrainingQueue(slots=1, max_waiting=1)
+    gate = threading.Event()
+    holders = []
+    for _ in range(2):   # one trains, one waits
+        job = TrainingJob(SMALL, small_mnist, queue=queue)
+        job._train = lambda: gate.wait(30)
+        holders.append(job.start())
+    with pytest.raises(jobs.QueueFullError, match="busy"):
+        TrainingJob(SMALL, small_mnist, queue=queue).start()
+    holders[1].stop()          # a job cancelled while waiting leaves the queue
+    gate.set()
+    assert all(job.join(30) for job in holders)
+    assert holders[1].state == jobs.STOPPED and queue.counts() == (0, 0)
+
+
+def test_job_stops_when_its_session_is_gone(small_mnist):
+    alive = threading.Event()
+    alive.set()
+    job = TrainingJob(RunSpec(hparams={"hidden_units": 16}, epochs=50, batch_size=20), small_mnist,
+                      queue=TrainingQueue(), keep_running=alive.is_set).start()
+    time.sleep(1.0)
+    alive.clear()
+    assert job.join(60) and job.state == jobs.STOPPED
+
+
+def test_job_time_limit(small_mnist):
+    job = TrainingJob(RunSpec(hparams={"hidden_units": 16}, epochs=50, batch_size=20), small_mnist,
+                      queue=TrainingQueue(), max_seconds=1.0).start()
+    assert job.join(60) and job.state == jobs.STOPPED
+
+
+def test_failure_is_reported_not_raised(small_mnist):
+    job = TrainingJob(SMALL, small_mnist, queue=TrainingQueue())
+    job._train = lambda: 1 / 0
+    job.start()
+    assert job.join(10)
+    snap = job.snapshot()
+    assert snap.state == jobs.FAILED and "ZeroDivisionError" in snap.error
+
+
+@pytest.mark.parametrize("spec", [RunSpec(epochs=0), RunSpec(batch_size=1), RunSpec(validation_split=0.8),
+                                  RunSpec(hparams={"hidden_units": -3}), RunSpec(arch="nope")])
+def test_bad_specs_are_refused_before_a_thread_starts(spec, small_mnist):
+    with pytest.raises(ValueError):
+        TrainingJob(spec, small_mnist)
