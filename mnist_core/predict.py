@@ -47,3 +47,34 @@ def top_k(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
     """The k likeliest digits of one probability row, best first."""
     order = np.argsort(probabilities)[::-1][:k]
     return [(int(digit), float(probabilities[digit])) for digit in order]
+
+
+# --- Reading one drawing, honestly ---------------------------------------------------------------
+
+CONFIDENT = 0.6    # below this top probability the app says it is unsure instead of naming a digit
+
+
+class Reading:
+    """What the app should say about one drawing: a digit, or why it won't name one."""
+
+    def __init__(self, probabilities: np.ndarray, image: np.ndarray):
+        from .preprocess import MNIST_INK_RANGE
+        self.probabilities = probabilities
+        self.digit = int(probabilities.argmax())
+        self.confidence = float(probabilities.max())
+        ink = float(np.mean(image))
+        if ink > MNIST_INK_RANGE[1]:
+            self.problem = ("That is more ink than any digit in MNIST has: a dot or a scribble is "
+                            "blown up to fill the frame. Draw one digit with a clear shape.")
+        elif ink < MNIST_INK_RANGE[0]:
+            self.problem = "There is too little ink to read: draw the digit larger or bolder."
+        elif self.confidence < CONFIDENT:
+            second = top_k(probabilities, 2)[1]
+            self.problem = (f"The model is unsure: {self.digit} ({self.confidence:.0%}) or "
+                            f"{second[0]} ({second[1]:.0%}). Try drawing it more clearly.")
+        else:
+            self.problem = None
+
+    @property
+    def sure(self) -> bool:
+        return self.problem is None

@@ -171,3 +171,61 @@ MNIST_INK_RANGE = (0.025, 0.40)
 
 def ink_fraction(mnist_image: np.ndarray) -> float:
     return float(np.mean(mnist_image))
+
+
+# --- Uploaded pictures ----------------------------------------------------------------------------
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_PIXELS = 4096 * 4096      # more than any photo of a digit needs; bigger is a bomb
+
+
+class ImageFileError(ValueError):
+    """An uploaded file that is not a usable picture; the message says why."""
+
+
+def image_from_bytes(payload: bytes) -> np.ndarray:
+    """Decode an uploaded PNG/JPEG/GIF/... into a uint8 grey or RGBA array, refusing anything odd.
+
+    Decompression bombs are refused from the header, before any pixel is decoded; animated images
+    give their first frame; 16-bit, CMYK and palette images are converted.
+    """
+    import io
+    import warnings
+
+    if not payload:
+        raise ImageFileError("The file is empty.")
+    if len(payload) > MAX_UPLOAD_BYTES:
+        raise ImageFileError(f"The file is {len(payload) / 2**20:.1f} MiB; pictures are limited to "
+                             f"{MAX_UPLOAD_BYTES // 2**20} MiB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(payload)) as picture:
+                width, height = picture.size
+                if width * height > MAX_UPLOAD_PIXELS:
+                    raise ImageFileError(f"The picture is {width}x{height} pixels; at most "
+                                         f"{MAX_UPLOAD_PIXELS // 10**6} megapixels are accepted.")
+                picture.seek(0)                    # the first frame of an animation
+                picture.load()
+                converted = _to_grey_or_rgba(picture)
+    except ImageFileError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageFileError("The picture is far too large when decoded (a decompression bomb?): "
+                             "refused.") from exc
+    except Exception as exc:   # Pillow raises many kinds for broken or unknown files
+        raise ImageFileError("This file is not a picture that can be read (PNG, JPEG, GIF, BMP or "
+                             "WebP), or it is truncated.") from exc
+    if min(converted.shape[:2]) < 8:
+        raise ImageFileError(f"The picture is only {converted.shape[1]}x{converted.shape[0]} pixels: "
+                             "too small to hold a readable digit.")
+    return converted
+
+
+def _to_grey_or_rgba(picture: Image.Image) -> np.ndarray:
+    if picture.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(picture, dtype=np.float64)
+        top = wide.max() or 1.0
+        return np.round(wide / top * 255).astype(np.uint8)
+    has_alpha = picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info
+    return np.asarray(picture.convert("RGBA" if has_alpha else "L"))
