@@ -1,0 +1,112 @@
+"""Step 1: look at the data. Never imports TensorFlow."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mnist_core.data import class_counts, describe, mean_images
+from studio import charts, state, urls
+
+SPLITS = ("train", "test")
+GRID_SIZE = 40
+
+
+def arrays(data, split):
+    return (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+
+
+@st.cache_data(show_spinner=False)
+def digit_means(split: str) -> np.ndarray:
+    images, labels = arrays(state.get_data(), split)
+    return mean_images(images, labels)
+
+
+def choose_image_ui(data):
+    """The split and index of the image to show large; both live in the URL."""
+    urls.seed_widget("explore_split", urls.read_choice("split", "test", SPLITS))
+    split = st.segmented_control("Split", SPLITS, key="explore_split", required=True)
+    images, labels = arrays(data, split)
+    urls.seed_widget(f"explore_index_{split}", urls.read_int("index", 0, 0, len(images) - 1))
+    index = st.number_input(f"Image index (0–{len(images) - 1})", 0, len(images) - 1,
+                            key=f"explore_index_{split}")
+    urls.write(split=split, index=index)
+    return split, int(index)
+
+
+def one_image_ui(data, split, index):
+    images, labels = arrays(data, split)
+    image = images[index]
+    left, right = st.columns([1, 2])
+    with left:
+        st.image(charts.digit(image, 8), width=224)
+        st.markdown(f"`{split}_labels[{index}]` = **{labels[index]}**")
+        st.caption(f"`{split}_images[{index}]`: {image.dtype}, shape {image.shape}, "
+                   f"values {image.min()}–{image.max()}")
+    with right:
+        view = st.segmented_control("Pixels as", ["heatmap", "table"], default="heatmap",
+                                    key="explore_pixels", required=True)
+        if view == "heatmap":
+            charts.heatmap(image, row="row", column="column", value="pixel", scheme="greys",
+                           annotate=False, height=330)
+        else:
+            st.dataframe(pd.DataFrame(image), height=330)
+
+
+def grid_ui(data):
+    split = st.session_state.get("explore_split", "test")
+    images, labels = arrays(data, split)
+    chosen = st.pills("Show digits", list(range(10)), selection_mode="multi", key="explore_filter")
+    indices = np.flatnonzero(np.isin(labels, chosen)) if chosen else np.arange(len(labels))
+    st.caption(f"{len(indices):,} {split} images match; the first {min(GRID_SIZE, len(indices))}:")
+    shown = indices[:GRID_SIZE]
+    charts.digit_row(images[shown], [f"#{i}: {labels[i]}" for i in shown], scale=2)
+
+
+def statistics_ui(data):
+    counts = pd.DataFrame({"digit": np.tile(np.arange(10), 2),
+                           "images": np.concatenate([class_counts(data.y_train), class_counts(data.y_test)]),
+                           "split": ["train"] * 10 + ["test"] * 10})
+    left, right = st.columns(2)
+    with left:
+        st.subheader("How many of each digit")
+        charts.bar_chart(counts, x="digit", y="images", color="split")
+    with right:
+        st.subheader("The average of each digit")
+        split = st.session_state.get("explore_split", "test")
+        charts.digit_row(digit_means(split) / 255.0, list(range(10)), scale=2)
+        st.caption("Every training image of a digit, averaged: the blur is how much people's "
+                   "handwriting varies.")
+
+
+def shapes_ui(data):
+    st.subheader("The arrays, as the tutorial sees them")
+    shapes = describe(data)
+    st.code("\n".join([
+        f"train_images: {shapes['x_train']}", f"train_labels: {shapes['y_train']}",
+        f"test_images:  {shapes['x_test']}", f"test_labels:  {shapes['y_test']}"]), language=None)
+    st.markdown("The tutorial's checks, corrected (labels are a flat vector of uint8, not one-hot "
+                "yet), run against the arrays loaded here:")
+    checks = [
+        ("train_images.shape == (60000, 28, 28)", data.x_train.shape == (60000, 28, 28)),
+        ("train_images.dtype == np.uint8", data.x_train.dtype == np.uint8),
+        ("train_labels.shape == (60000,)", data.y_train.shape == (60000,)),
+        ("test_images.shape == (10000, 28, 28)", data.x_test.shape == (10000, 28, 28)),
+        ("test_labels.shape == (10000,)", data.y_test.shape == (10000,)),
+        ("set(test_labels) == set(range(10))", set(np.unique(data.y_test)) == set(range(10))),
+    ]
+    st.code("\n".join(f"assert {text:<40} # {'passes' if ok else 'FAILS'}" for text, ok in checks),
+            language="python")
+
+
+def main():
+    st.title("Explore the data")
+    data = state.require_data()
+    split, index = choose_image_ui(data)
+    one_image_ui(data, split, index)
+    st.subheader("Samples")
+    grid_ui(data)
+    statistics_ui(data)
+    shapes_ui(data)
+
+
+main()

@@ -1,0 +1,1 @@
+"""The app's Streamlit-side helpers: session state, charts, URLs, sidebar. Logic lives in mnist_core."""

@@ -1,0 +1,98 @@
+"""One way to draw each kind of chart, used on every page.
+
+Lines (training curves), bars (counts, probabilities), heatmaps (pixels, confusion matrix) are
+Altair charts in the app's colours; digits are upscaled pixel images.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+ACCENT = "#4f46e5"
+MUTED = "#c7d2fe"
+
+
+def line_chart(frame: pd.DataFrame, *, x: str, y: str, color: str | None = None,
+               points: pd.DataFrame | None = None, y_title: str | None = None, height: int = 260,
+               key: str | None = None):
+    """Curves over steps or epochs; optional `points` (same columns) are drawn as dots on top."""
+    encoding = {"x": alt.X(x, title=x), "y": alt.Y(y, title=y_title or y, scale=alt.Scale(zero=False))}
+    if color:
+        encoding["color"] = alt.Color(color, title=None, legend=alt.Legend(orient="bottom"))
+    layers = [alt.Chart(frame).mark_line(strokeWidth=2).encode(**encoding,
+                                                               tooltip=list(frame.columns))]
+    if points is not None and len(points):
+        layers.append(alt.Chart(points).mark_point(filled=True, size=70).encode(
+            **encoding, tooltip=list(points.columns)))
+    st.altair_chart(alt.layer(*layers).properties(height=height), width="stretch", key=key)
+
+
+def bar_chart(frame: pd.DataFrame, *, x: str, y: str, highlight: str | None = None,
+              color: str | None = None, height: int = 220, y_format: str | None = None):
+    """Bars; `highlight` names a boolean column whose True bars get the accent colour."""
+    if color:
+        fill = alt.Color(color, title=None, legend=alt.Legend(orient="bottom"))
+        offset = {"xOffset": alt.XOffset(color)}
+    elif highlight:
+        fill = alt.condition(alt.datum[highlight], alt.value(ACCENT), alt.value(MUTED))
+        offset = {}
+    else:
+        fill, offset = alt.value(ACCENT), {}
+    axis = alt.Axis(format=y_format) if y_format else alt.Axis()
+    chart = alt.Chart(frame).mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
+        x=alt.X(f"{x}:O", title=x, axis=alt.Axis(labelAngle=0)), y=alt.Y(y, title=y, axis=axis),
+        color=fill, tooltip=list(frame.columns), **offset)
+    st.altair_chart(chart.properties(height=height), width="stretch")
+
+
+def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: str = "purples",
+            annotate: bool = True, height: int = 380, key: str | None = None,
+            selectable: bool = False, reverse_rows: bool = False):
+    """A matrix as coloured cells. With `selectable`, clicking a cell returns {row: r, column: c}."""
+    rows, cols = np.indices(matrix.shape)
+    frame = pd.DataFrame({row: rows.ravel(), column: cols.ravel(), value: matrix.ravel()})
+    selection = alt.selection_point(fields=[row, column], name="cell") if selectable else None
+    base = alt.Chart(frame).encode(
+        x=alt.X(f"{column}:O", axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y(f"{row}:O", sort="descending" if reverse_rows else "ascending"))
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme=scheme, type="sqrt"), legend=None),
+        tooltip=[row, column, value])
+    if selection is not None:
+        cells = cells.add_params(selection).encode(
+            stroke=alt.condition(selection, alt.value(ACCENT), alt.value(None)),
+            strokeWidth=alt.value(3))
+    layers = [cells]
+    if annotate:
+        threshold = float(np.quantile(matrix, 0.9)) if matrix.size else 0
+        layers.append(base.mark_text(fontSize=11).encode(
+            text=alt.Text(f"{value}:Q"),
+            color=alt.condition(alt.datum[value] > threshold, alt.value("white"), alt.value("#1e1b4b"))))
+    chart = alt.layer(*layers).properties(height=height)
+    if selectable:
+        event = st.altair_chart(chart, width="stretch", key=key, on_select="rerun",
+                                selection_mode="cell")
+        picked = (event.selection.get("cell") or []) if event else []
+        return picked[0] if picked else None
+    st.altair_chart(chart, width="stretch", key=key)
+    return None
+
+
+def digit(image: np.ndarray, scale: int = 8) -> np.ndarray:
+    """A digit (float 0..1 or uint8) upscaled with hard pixel edges, as uint8 for st.image."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def digit_row(images, captions, *, scale: int = 3, width: int | None = None):
+    """Several digits side by side, each with a caption."""
+    if len(images) == 0:
+        st.caption("No images here.")
+        return
+    st.image([digit(image, scale) for image in images], caption=[str(c) for c in captions],
+             width=width or 28 * scale)

@@ -1,0 +1,29 @@
+"""The sidebar on every page: the active model and where the data came from. No TensorFlow."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import state
+
+
+def sidebar_ui() -> None:
+    with st.sidebar:
+        st.markdown("##### Active model")
+        entry = state.studio().active()
+        if entry is None:
+            st.warning("No model yet: train one on **Train**.")
+        else:
+            accuracy = entry.test_accuracy
+            st.markdown(f"**{entry.name}**")
+            st.caption(f"Test accuracy {accuracy:.2%} · {entry.source}" if accuracy is not None
+                       else entry.source)
+        running = state.studio().running()
+        if running:
+            st.info(f"Training: {', '.join(r.name for r in running)}", icon=":material/model_training:")
+        st.markdown("##### Data")
+        data = state.get_data()
+        if data is None:
+            st.caption("MNIST is not available: set `MNIST_DATA` to a folder with the four files.")
+        else:
+            st.caption(data.source)

@@ -1,0 +1,54 @@
+"""Query-string values that survive anything a user types into the address bar.
+
+A shared link reopens the same view: pages read their key settings from the URL and write them
+back as they change. A nonsense value (?index=abc, ?index=-1) falls back to the default with a
+short note, never an error.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def read_int(name: str, default: int, low: int, high: int) -> int:
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        _note(f"Ignored `?{name}={raw[:20]}`: not a whole number.")
+        return default
+    if not low <= value <= high:
+        _note(f"Ignored `?{name}={value}`: it must be from {low} to {high}.")
+        return default
+    return value
+
+
+def read_choice(name: str, default: str, choices) -> str:
+    raw = st.query_params.get(name)
+    if raw is None:
+        return default
+    if raw not in choices:
+        _note(f"Ignored `?{name}={raw[:20]}`: it must be one of {', '.join(map(str, choices))}.")
+        return default
+    return raw
+
+
+def write(**values) -> None:
+    """Keep the address bar in step with the page (only what changed, to avoid extra reruns)."""
+    for name, value in values.items():
+        text = str(value)
+        if st.query_params.get(name) != text:
+            st.query_params[name] = text
+
+
+def _note(message: str) -> None:
+    st.toast(message, icon=":material/link_off:")
+    st.session_state.setdefault("url_notes", []).append(message)
+
+
+def seed_widget(key: str, value) -> None:
+    """Give a widget its first value from the URL, once per session (later the widget owns it)."""
+    if key not in st.session_state:
+        st.session_state[key] = value

@@ -1,0 +1,228 @@
+"""Every page through Streamlit's AppTest harness (no browser): renders, widgets, real behaviour."""
+
+import io
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 180
+
+
+@pytest.fixture(autouse=True)
+def _data_env(mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+
+
+def open_page(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    if page:
+        at.switch_page(f"app_pages/{page}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + \
+            [i.value for i in at.info] + [w.value for w in at.warning] + [e.value for e in at.error] + \
+            [s.value for s in at.success]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", [None, "explore", "train", "evaluate", "predict"])
+def test_every_page_renders_without_error(page):
+    at = open_page(page)
+    assert at.title and not at.error
+    assert "Active model" in texts(at)     # the sidebar is on every page
+
+
+def test_overview_links_every_step_and_shows_the_active_model():
+    at = open_page()
+    assert len(at.get("page_link")) == 4
+    assert [m.label for m in at.metric][:2] == ["Model", "Test accuracy"]
+
+
+def test_explore_deep_link_shows_test_image_0_as_a_7():
+    at = open_page("explore", split="test", index="0")
+    assert at.number_input(key="explore_index_test").value == 0
+    assert "`test_labels[0]` = **7**" in texts(at)
+    assert "passes" in at.code[-1].value and "FAILS" not in at.code[-1].value
+
+
+def test_explore_writes_its_view_into_the_url():
+    at = open_page("explore")
+    at.number_input(key="explore_index_test").set_value(1).run()
+    assert at.query_params["index"] == "1" and at.query_params["split"] == "test"
+    assert "`test_labels[1]` = **2**" in texts(at)
+
+
+@pytest.mark.parametrize("bad", ["-1", "abc", "99999", "1e9", ""])
+def test_explore_survives_nonsense_in_the_url(bad):
+    at = open_page("explore", index=bad)
+    assert at.number_input(key="explore_index_test").value == 0
+    assert any("Ignored" in note for note in at.session_state["url_notes"])
+
+
+def test_explore_filter_by_label(mnist):
+    at = open_page("explore")
+    at.pills(key="explore_filter").set_value([3]).run()
+    assert f"{(mnist.y_test == 3).sum():,} test images match" in texts(at)
+
+
+def test_explore_never_imports_tensorflow(mnist_path):
+    code = f"""
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({APP!r}, default_timeout=120)
+at.run(); at.switch_page("app_pages/explore.py"); at.run()
+assert not at.exception, [e.value for e in at.exception]
+assert at.title[0].value == "Explore the data"
+assert "tensorflow" not in sys.modules, "Explore imported TensorFlow"
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, MNIST_DATA=str(mnist_path)), timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-2000:]
+
+
+def test_train_page_shows_the_tutorial_by_default():
+    at = open_page("train")
+    assert at.selectbox(key="train_arch").value == "dense"
+    assert at.number_input(key="train_dense_hidden_units").value == 512
+    assert at.selectbox(key="train_dense_optimizer").value == "rmsprop"
+    assert at.slider(key="train_epochs").value == 5
+    assert at.select_slider(key="train_batch").value == 128
+    code = "\n".join(c.value for c in at.code)
+    assert "layers.Dense(512, activation=\"relu\")" in code and "epochs=5, batch_size=128" in code
+    assert "407,050 parameters" in texts(at)
+
+
+def wait_for(at, predicate, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if predicate(at):
+            return True
+    return False
+
+
+def start_tiny_run(at, epochs=1, hidden=32):
+    at.slider(key="train_epochs").set_value(epochs).run()
+    at.number_input(key="train_dense_hidden_units").set_value(hidden).run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+
+
+def test_training_runs_in_the_background_and_becomes_usable():
+    at = open_page("train")
+    start_tiny_run(at)
+    studio = at.session_state["studio"]
+    run = studio.runs()[0]
+    assert run.job._thread.name.startswith("mnist-training-")   # not the script thread
+    assert wait_for(at, lambda a: any("finished" in s.value for s in a.success))
+    assert run.metadata["test_accuracy"] > 0.85
+    keys = at.radio[0].options
+    assert len(keys) == 2        # the bundled default and the new run
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    assert studio.active().key == run.key
+    assert any(b.label.startswith("Download") for b in at.get("download_button"))
+
+
+def test_stop_keeps_the_finished_part():
+    at = open_page("train")
+    start_tiny_run(at, epochs=30, hidden=64)
+    studio = at.session_state["studio"]
+    job = studio.runs()[0].job
+    assert wait_for(at, lambda a: bool(job.snapshot().batches), 60)
+    stop = next(b for b in at.button if b.label == "Stop")
+    stop.click().run()
+    assert wait_for(at, lambda a: job.done, 60)
+    assert job.state == "stopped" and any("stopped early" in s.value for s in at.success)
+    assert job.model is not None
+
+
+def test_sessions_do_not_see_each_others_runs():
+    first = open_page("train")
+    start_tiny_run(first)
+    second = open_page("train")
+    assert second.session_state["studio"].runs() == []
+    assert first.session_state["studio"] is not second.session_state["studio"]
+    first.session_state["studio"].runs()[0].job.join(120)
+
+
+def test_evaluate_matches_keras_on_the_default_model(mnist):
+    at = open_page("evaluate")
+    from mnist_core import storage
+    from mnist_core.training import model_input
+    model, _ = storage.load_model(ROOT / "models" / "default.keras")
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    _, accuracy = model.evaluate(model_input(mnist.x_test, model), np.eye(10)[mnist.y_test], verbose=0)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"] == f"{accuracy:.2%}"
+    assert "`predictions[1].argmax()` = **2**" in texts(at)
+
+
+def test_evaluate_cell_from_url_shows_its_images(mnist):
+    at = open_page("evaluate", true="7", pred="2")
+    assert at.selectbox(key="eval_true").value == 7 and at.selectbox(key="eval_pred").value == 2
+    assert "7s read as 2" in texts(at)
+
+
+def test_predict_deep_link_reads_test_image_1_as_a_2():
+    at = open_page("predict", index="1")
+    assert at.session_state["predict_source"] == "test"
+    prediction = next(m for m in at.metric if m.label == "Prediction")
+    assert prediction.value == "2"
+
+
+def _png(array) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_predict_reads_an_uploaded_photo(mnist):
+    at = open_page("predict", source="upload")
+    photo = 255 - np.kron(mnist.x_test[0], np.ones((10, 10), np.uint8))   # a dark-on-light "7"
+    at.file_uploader(key="predict_upload").upload("seven.png", _png(photo), "image/png").run()
+    assert not at.exception
+    assert next(m for m in at.metric if m.label == "Prediction").value == "7"
+
+
+@pytest.mark.parametrize("payload, message", [
+    (b"%PDF-1.4 not a picture", "not a picture"),
+    (b"", "empty"),
+    (_png(np.zeros((1, 1), np.uint8)), "too small"),
+])
+def test_predict_explains_bad_uploads(payload, message):
+    at = open_page("predict", source="upload")
+    at.file_uploader(key="predict_upload").upload("x.png", payload, "image/png").run()
+    assert not at.exception
+    assert message in texts(at)
+
+
+def test_predict_blank_upload_is_not_a_digit():
+    at = open_page("predict", source="upload")
+    at.file_uploader(key="predict_upload").upload("blank.png", _png(np.full((100, 100), 255, np.uint8)),
+                                                  "image/png").run()
+    assert "no digit" in texts(at) and not any(m.label == "Prediction" for m in at.metric)
+
+
+def test_predict_waits_for_a_drawing():
+    at = open_page("predict")
+    assert at.session_state["predict_source"] == "draw"
+    assert "Waiting for a digit" in texts(at)
