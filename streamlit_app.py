@@ -6,7 +6,10 @@
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
+from studio.runtime import keep_keras_state_across_reruns
 from studio.sidebar import sidebar_ui
+
+keep_keras_state_across_reruns()
 
 PAGES = [
     st.Page("app_pages/overview.py", title="Overview", icon=":material/home:", default=True),

@@ -105,21 +105,23 @@ def build_model(arch: str = "dense", *, seed: int | None = None, **hparams) -> k
     hp = validate_hparams(arch, hparams)
     if seed is not None:
         keras.utils.set_random_seed(seed)   # weight initialisation, dropout and shuffling
+    # Every layer is named: the names read better in the layer table, and Keras' automatic naming
+    # keeps thread-local counters that a server's threads must not depend on.
     if arch == "dense":
-        stack = [keras.Input(shape=(28 * 28,)), layers.Dense(hp["hidden_units"], activation="relu")]
+        stack = [keras.Input(shape=(28 * 28,), name="pixels"),
+                 layers.Dense(hp["hidden_units"], activation="relu", name="hidden")]
         if hp["dropout"]:
-            stack.append(layers.Dropout(hp["dropout"]))
-        stack.append(layers.Dense(NUM_CLASSES, activation="softmax"))
+            stack.append(layers.Dropout(hp["dropout"], name="dropout"))
     else:
-        stack = [keras.Input(shape=(28, 28, 1)),
-                 layers.Conv2D(hp["filters"], kernel_size=(3, 3), activation="relu"),
-                 layers.MaxPooling2D(pool_size=(2, 2)),
-                 layers.Conv2D(2 * hp["filters"], kernel_size=(3, 3), activation="relu"),
-                 layers.MaxPooling2D(pool_size=(2, 2)),
-                 layers.Flatten()]
+        stack = [keras.Input(shape=(28, 28, 1), name="image"),
+                 layers.Conv2D(hp["filters"], kernel_size=(3, 3), activation="relu", name="conv1"),
+                 layers.MaxPooling2D(pool_size=(2, 2), name="pool1"),
+                 layers.Conv2D(2 * hp["filters"], kernel_size=(3, 3), activation="relu", name="conv2"),
+                 layers.MaxPooling2D(pool_size=(2, 2), name="pool2"),
+                 layers.Flatten(name="flatten")]
         if hp["dropout"]:
-            stack.append(layers.Dropout(hp["dropout"]))
-        stack.append(layers.Dense(NUM_CLASSES, activation="softmax"))
+            stack.append(layers.Dropout(hp["dropout"], name="dropout"))
+    stack.append(layers.Dense(NUM_CLASSES, activation="softmax", name="output"))
     model = keras.Sequential(stack, name=f"mnist_{arch}")
     model.compile(optimizer=make_optimizer(hp["optimizer"], hp["learning_rate"]),
                   loss="categorical_crossentropy", metrics=["accuracy"])

@@ -226,3 +226,20 @@ def test_predict_waits_for_a_drawing():
     at = open_page("predict")
     assert at.session_state["predict_source"] == "draw"
     assert "Waiting for a digit" in texts(at)
+
+
+def test_streamlit_no_longer_clears_keras_under_a_running_job(monkeypatch):
+    """Streamlit's after-run clean-up must not call keras.backend.clear_session (see studio/runtime)."""
+    import keras
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from studio.runtime import keep_keras_state_across_reruns
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(script_runner, "_clean_problem_modules", script_runner._clean_problem_modules)
+    script_runner._clean_problem_modules()
+    assert calls, "Streamlit no longer clears Keras: studio/runtime.py can go"
+    calls.clear()
+    keep_keras_state_across_reruns()
+    script_runner._clean_problem_modules()
+    assert not calls
