@@ -1,6 +1,5 @@
 """Step 3: how good is the active model on the 10,000 test digits it never saw?"""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -9,7 +8,6 @@ from studio import charts, state, urls
 with st.spinner("Loading TensorFlow…"):
     from mnist_core.evaluation import evaluate
     from mnist_core.predict import top_k
-    from mnist_core.preprocess import to_model_input
 
 GALLERY = 24
 

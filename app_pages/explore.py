@@ -23,12 +23,14 @@ def digit_means(split: str) -> np.ndarray:
 
 def choose_image_ui(data):
     """The split and index of the image to show large; both live in the URL."""
+    left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     urls.seed_widget("explore_split", urls.read_choice("split", "test", SPLITS))
-    split = st.segmented_control("Split", SPLITS, key="explore_split", required=True)
+    with left:
+        split = st.segmented_control("Split", SPLITS, key="explore_split", required=True)
     images, labels = arrays(data, split)
     urls.seed_widget(f"explore_index_{split}", urls.read_int("index", 0, 0, len(images) - 1))
-    index = st.number_input(f"Image index (0–{len(images) - 1})", 0, len(images) - 1,
-                            key=f"explore_index_{split}")
+    index = right.number_input(f"Image index (0–{len(images) - 1})", 0, len(images) - 1,
+                               key=f"explore_index_{split}")
     urls.write(split=split, index=index)
     return split, int(index)
 
@@ -47,7 +49,7 @@ def one_image_ui(data, split, index):
                                     key="explore_pixels", required=True)
         if view == "heatmap":
             charts.heatmap(image, row="row", column="column", value="pixel", scheme="greys",
-                           annotate=False, height=330)
+                           annotate=False, height=330, reverse_colors=True, linear=True)
         else:
             st.dataframe(pd.DataFrame(image), height=330)
 
@@ -73,7 +75,7 @@ def statistics_ui(data):
     with right:
         st.subheader("The average of each digit")
         split = st.session_state.get("explore_split", "test")
-        charts.digit_row(digit_means(split) / 255.0, list(range(10)), scale=2)
+        charts.digit_row(digit_means(split) / 255.0, list(range(10)), scale=2, width=44)
         st.caption("Every training image of a digit, averaged: the blur is how much people's "
                    "handwriting varies.")
 

@@ -38,12 +38,11 @@ def main():
         st.info("There is no model yet. Train one on the Train page.")
     else:
         accuracy = entry.test_accuracy
-        cols = st.columns(3)
-        cols[0].metric("Model", entry.name)
+        cols = st.columns(2)
+        cols[0].metric("Model", entry.name, help=f"From: {entry.source}")
         cols[1].metric("Test accuracy", f"{accuracy:.2%}" if accuracy is not None else "—")
-        cols[2].metric("From", entry.source)
-        if entry.metadata.get("source", "").startswith("trained with"):
-            st.caption(f"Made by {entry.metadata['source']}.")
+        how = entry.metadata.get("source")
+        st.caption(f"{entry.source.capitalize()}" + (f"; {how}." if how and how != entry.source else "."))
 
 
 main()

@@ -50,16 +50,17 @@ def bar_chart(frame: pd.DataFrame, *, x: str, y: str, highlight: str | None = No
 
 def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: str = "purples",
             annotate: bool = True, height: int = 380, key: str | None = None,
-            selectable: bool = False, reverse_rows: bool = False):
+            selectable: bool = False, reverse_colors: bool = False, linear: bool = False):
     """A matrix as coloured cells. With `selectable`, clicking a cell returns {row: r, column: c}."""
     rows, cols = np.indices(matrix.shape)
     frame = pd.DataFrame({row: rows.ravel(), column: cols.ravel(), value: matrix.ravel()})
     selection = alt.selection_point(fields=[row, column], name="cell") if selectable else None
     base = alt.Chart(frame).encode(
         x=alt.X(f"{column}:O", axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y(f"{row}:O", sort="descending" if reverse_rows else "ascending"))
+        y=alt.Y(f"{row}:O"))
+    scale = alt.Scale(scheme=scheme, type="linear" if linear else "sqrt", reverse=reverse_colors)
     cells = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme=scheme, type="sqrt"), legend=None),
+        color=alt.Color(f"{value}:Q", scale=scale, legend=None),
         tooltip=[row, column, value])
     if selection is not None:
         cells = cells.add_params(selection).encode(

@@ -1,0 +1,109 @@
+"""A real server and a real browser: `streamlit run` on a free loopback port, Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(mnist_path, extra_env=None):
+    port = free_port()
+    env = dict(os.environ, MNIST_DATA=str(mnist_path), **(extra_env or {}))
+    log = open(ARTIFACTS / f"server-{port}.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+         "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"streamlit did not start; see {log.name}")
+
+
+@pytest.fixture(scope="session")
+def server(mnist_path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    process, url = start_server(mnist_path)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("Chromium is not installed (apt-get install chromium); .ci/run installs it")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+SETTLED_JS = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    if (!document.querySelector('[data-testid="stMain"] h1')) return false;
+    if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')) return false;
+    const images = [...document.querySelectorAll('[data-testid="stMain"] img')];
+    if (!images.every(img => img.complete && img.naturalWidth > 0)) return false;
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+    return charts.every(chart => chart.querySelector('canvas, svg'));
+}"""
+
+
+def wait_for_app(page, timeout=60_000):
+    """Until Streamlit has finished the script and every image and chart on the page is drawn."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
+    page.wait_for_timeout(400)   # let a rerun begin before asking whether it has ended
+    page.wait_for_function(SETTLED_JS, timeout=timeout, polling=200)
+
+
+def shot(page, name: str, height: int = 2000) -> Path:
+    """A screenshot of the whole page. Streamlit scrolls inside its own container, so the viewport
+    is made tall enough to hold the page instead of relying on full_page."""
+    path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    return path
