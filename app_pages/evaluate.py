@@ -91,9 +91,11 @@ def mistakes_ui(report, data):
     captions = []
     for index in shown:
         top = top_k(report.probabilities[index], 3)
-        captions.append(f"#{index} true {data.y_test[index]} · " +
-                        " ".join(f"{d}:{p:.0%}" for d, p in top))
-    charts.digit_row(data.x_test[shown], captions, scale=3)
+        captions.append(f"#{index}: a {data.y_test[index]}, read as " +
+                        ", ".join(f"{d} {p:.0%}" for d, p in top))
+    st.caption("Each caption: the test image's index, its label, and the model's three likeliest "
+               "digits with their probabilities.")
+    charts.digit_row(data.x_test[shown], captions, scale=3, width=110)
 
 
 def main():

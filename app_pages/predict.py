@@ -28,7 +28,8 @@ def draw_ui():
     """The canvas; returns its RGBA pixels, or None before anything is drawn."""
     from streamlit_drawable_canvas import st_canvas   # only inside a running app (see README)
     st.caption("Draw one digit, large, in the middle. Undo, redo and clear are in the canvas toolbar.")
-    width = st.slider("Stroke width", 8, 40, 22, key="predict_stroke")
+    # Wider strokes than this make heavier digits than MNIST ever has (see MNIST_INK_RANGE).
+    width = st.slider("Stroke width", 8, 32, 20, key="predict_stroke")
     result = st_canvas(stroke_width=width, stroke_color="#1e1b4b", background_color="",
                        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
                        return_image_data=True, key="predict_canvas")

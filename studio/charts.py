@@ -54,7 +54,7 @@ def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: st
     """A matrix as coloured cells. With `selectable`, clicking a cell returns {row: r, column: c}."""
     rows, cols = np.indices(matrix.shape)
     frame = pd.DataFrame({row: rows.ravel(), column: cols.ravel(), value: matrix.ravel()})
-    selection = alt.selection_point(fields=[row, column], name="cell") if selectable else None
+    selection = alt.selection_point(fields=[row, column], name="cell", empty=False) if selectable else None
     base = alt.Chart(frame).encode(
         x=alt.X(f"{column}:O", axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y(f"{row}:O"))

@@ -29,4 +29,7 @@ def keep_keras_state_across_reruns() -> None:
     if not hasattr(script_runner, "_clean_problem_modules"):
         raise RuntimeError("Streamlit's script runner changed: review studio/runtime.py before "
                            "upgrading Streamlit (training on a thread depends on it).")
-    script_runner._clean_problem_modules = _clean_without_keras
+    current = script_runner._clean_problem_modules
+    if current is not _clean_without_keras:
+        _clean_without_keras.streamlit_original = current
+        script_runner._clean_problem_modules = _clean_without_keras

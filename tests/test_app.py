@@ -237,9 +237,9 @@ def test_streamlit_no_longer_clears_keras_under_a_running_job(monkeypatch):
     calls = []
     monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
     monkeypatch.setattr(script_runner, "_clean_problem_modules", script_runner._clean_problem_modules)
-    script_runner._clean_problem_modules()
+    keep_keras_state_across_reruns()
+    script_runner._clean_problem_modules.streamlit_original()
     assert calls, "Streamlit no longer clears Keras: studio/runtime.py can go"
     calls.clear()
-    keep_keras_state_across_reruns()
     script_runner._clean_problem_modules()
     assert not calls

@@ -80,9 +80,9 @@ def page(browser):
 
 SETTLED_JS = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    if (!app || app.dataset.testScriptState !== "notRunning") return false;
     if (!document.querySelector('[data-testid="stMain"] h1')) return false;
-    if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')) return false;
+    if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"], [data-testid="stCacheSpinner"]')) return false;
     const images = [...document.querySelectorAll('[data-testid="stMain"] img')];
     if (!images.every(img => img.complete && img.naturalWidth > 0)) return false;
     const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
