@@ -8,8 +8,8 @@ from studio import charts, state, urls
 
 with st.spinner("Loading TensorFlow…"):
     from mnist_core.predict import Reading
-    from mnist_core.preprocess import (EmptyDrawingError, ImageFileError, canvas_to_mnist_steps,
-                                       image_from_bytes, to_model_input)
+    from mnist_core.preprocess import (MAX_UPLOAD_BYTES, EmptyDrawingError, ImageFileError,
+                                       canvas_to_mnist_steps, image_from_bytes, to_model_input)
 
 SOURCES = {"draw": "Draw", "test": "Test image", "upload": "Upload a photo"}
 CANVAS_SIZE = 280
@@ -50,8 +50,9 @@ def test_image_ui():
 
 
 def upload_ui():
-    upload = st.file_uploader("A photo or scan of one digit", type=["png", "jpg", "jpeg", "gif", "bmp",
-                                                                    "webp"], key="predict_upload")
+    upload = st.file_uploader("A photo or scan of one digit", key="predict_upload",
+                              type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+                              max_upload_size=MAX_UPLOAD_BYTES // 2**20)
     if upload is None:
         return None
     try:

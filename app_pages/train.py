@@ -106,6 +106,7 @@ def start_run(spec: jobs.RunSpec) -> None:
         return
     studio.add(state.SessionModel(f"run-{number}", name, "trained in this session", job=job))
     st.session_state["train_watch"] = f"run-{number}"
+    st.rerun()   # redraw at once: Start disabled, the live view showing
 
 
 def curves(snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -8,11 +8,13 @@ turn with a visible position), so a burst of users cannot exhaust the machine.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 
 from .data import MnistData
@@ -96,6 +98,21 @@ class TrainingQueue:
             return len(self._running), len(self._waiting)
 
 
+_LIVE_JOBS: "weakref.WeakSet[TrainingJob]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_jobs(timeout: float = 20.0) -> None:
+    """Stop and join running jobs at exit: TensorFlow aborts the process if a thread is still in an
+    op when the interpreter tears down."""
+    jobs = list(_LIVE_JOBS)
+    for job in jobs:
+        job.stop()
+    deadline = time.monotonic() + timeout
+    for job in jobs:
+        job.join(max(0.0, deadline - time.monotonic()))
+
+
 SERVER_QUEUE = TrainingQueue(slots=int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", 2)),
                              max_waiting=int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 8)))
 _ids = itertools.count(1)
@@ -137,6 +154,7 @@ class TrainingJob:
 
     def start(self) -> "TrainingJob":
         self.queue.enter(self)    # raises QueueFullError before any thread exists
+        _LIVE_JOBS.add(self)
         self._thread.start()
         return self
 

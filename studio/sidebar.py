@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mnist_core.jobs import SERVER_QUEUE
+
 from . import state
 
 
@@ -21,6 +23,9 @@ def sidebar_ui() -> None:
         running = state.studio().running()
         if running:
             st.info(f"Training: {', '.join(r.name for r in running)}", icon=":material/model_training:")
+        training, waiting = SERVER_QUEUE.counts()
+        st.caption(f"Server: {training} training, {waiting} waiting "
+                   f"(at most {SERVER_QUEUE.slots} at once)")
         st.markdown("##### Data")
         data = state.get_data()
         if data is None:

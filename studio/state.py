@@ -163,12 +163,30 @@ def loaded(entry: SessionModel):
     return entry.model, entry.predictor
 
 
-def session_alive_check():
-    """A function that tells a training thread whether this browser session still exists."""
+DISCONNECT_GRACE_SECONDS = 30
+
+
+def session_alive_check(grace: float = DISCONNECT_GRACE_SECONDS):
+    """A function that tells a training thread whether this browser session is still there.
+
+    Streamlit drops a session from its active set the moment its websocket closes; a closed tab
+    never comes back, but a network blip reconnects within seconds. So the session counts as gone
+    only after `grace` seconds of continuous absence.
+    """
     from streamlit.runtime import Runtime
     from streamlit.runtime.scriptrunner import get_script_run_ctx
     ctx = get_script_run_ctx()
     if ctx is None or not Runtime.exists():
         return None
     runtime, session_id = Runtime.instance(), ctx.session_id
-    return lambda: runtime.is_active_session(session_id)
+    absent_since = []
+
+    def alive() -> bool:
+        if runtime.is_active_session(session_id):
+            absent_since.clear()
+            return True
+        if not absent_since:
+            absent_since.append(time.monotonic())
+        return time.monotonic() - absent_since[0] < grace
+
+    return alive

@@ -1,0 +1,139 @@
+"""Reliability through the app: hostile files, nonsense URLs, no data, no double starts, no shared writes."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from .conftest import ROOT
+from .test_app import APP, open_page, start_tiny_run, texts, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _data_env(mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+
+
+def upload_model(at, payload: bytes, name="model.keras"):
+    at.expander[0]    # the "use a model of your own" expander exists
+    at.file_uploader(key="model_upload").upload(name, payload, "application/octet-stream").run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def trained_session():
+    at = open_page("train")
+    start_tiny_run(at)
+    assert wait_for(at, lambda a: any("finished" in s.value for s in a.success))
+    studio = at.session_state["studio"]
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    return at, studio
+
+
+def lambda_model_bytes(tmp_path):
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda x: x * 2),
+                              keras.layers.Dense(10, activation="softmax")])
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["random", "lambda", "wrong_shape"])
+def test_bad_model_upload_is_refused_and_loses_nothing(tmp_path, kind):
+    at, studio = trained_session()
+    run_key = studio.active().key
+    if kind == "random":
+        payload, message = np.random.default_rng(0).bytes(4000), "not a .keras model file"
+    elif kind == "lambda":
+        payload, message = lambda_model_bytes(tmp_path), "Lambda"
+    else:
+        path = tmp_path / "cifar.keras"
+        keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                          keras.layers.Dense(10, activation="softmax")]).save(path)
+        payload, message = path.read_bytes(), "takes inputs shaped"
+    upload_model(at, payload)
+    assert message in texts(at)
+    assert studio.active().key == run_key                  # the active model is untouched
+    assert len(studio.runs()) == 1 and studio.runs()[0].job.model is not None
+
+
+def test_good_model_upload_becomes_active_with_measured_accuracy():
+    at = open_page("train")
+    payload = (ROOT / "models" / "default.keras").read_bytes()
+    upload_model(at, payload)
+    studio = at.session_state["studio"]
+    active = studio.active()
+    assert active.key.startswith("upload-") and active.source == "uploaded by you"
+    # The accuracy shown is measured here, never taken from the file's own metadata.
+    assert active.metadata["test_accuracy"] == pytest.approx(0.9888, abs=0.002)
+
+
+def test_a_second_start_while_running_is_not_possible():
+    at = open_page("train")
+    start_tiny_run(at, epochs=20, hidden=64)
+    start = next(b for b in at.button if b.label == "Start training")
+    assert start.disabled
+    studio = at.session_state["studio"]
+    studio.runs()[0].job.stop()
+    assert wait_for(at, lambda a: studio.runs()[0].job.done, 60)
+    assert not next(b for b in at.button if b.label == "Start training").disabled
+    assert len(studio.runs()) == 1
+
+
+@pytest.mark.parametrize("page, query", [
+    ("train", {"epochs": "999"}), ("train", {"arch": "<script>alert(1)</script>"}),
+    ("train", {"epochs": "-3"}), ("evaluate", {"true": "x", "pred": "11"}),
+    ("predict", {"index": "-1"}), ("predict", {"index": "99999"}), ("predict", {"source": "ftp"}),
+    ("explore", {"split": "validation", "index": "1.5"}),
+])
+def test_nonsense_in_the_url_falls_back_with_a_note(page, query):
+    at = open_page(page, **query)
+    assert not at.error
+    assert at.session_state["url_notes"]
+    assert all("<script>" not in note or "`" in note for note in at.session_state["url_notes"])
+
+
+def test_no_data_and_no_internet(tmp_path, mnist_path):
+    """Offline with nothing local: data pages explain MNIST_DATA; Predict still works."""
+    code = f"""
+from streamlit.testing.v1 import AppTest
+def page(name):
+    at = AppTest.from_file({APP!r}, default_timeout=120)
+    at.run()
+    if name:
+        at.switch_page(f"app_pages/{{name}}.py"); at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+for name in ("explore", "evaluate"):
+    at = page(name)
+    assert any("MNIST is not available" in e.value for e in at.error), name
+    assert any("MNIST_DATA" in m.value for m in at.markdown), name
+at = page("predict")
+assert not at.error and any("Waiting for a digit" in i.value for i in at.info)
+at.segmented_control(key="predict_source").set_value("test").run()
+assert not at.exception and any("need MNIST" in w.value for w in at.warning)
+at = page(None)
+assert any("not available" in c.value for c in at.sidebar.caption)
+print("ok")
+"""
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_DATA"}
+    env.update(HOME=str(tmp_path), MNIST_STUDIO_DOWNLOAD_URL="http://127.0.0.1:9/mnist.npz")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+def project_files():
+    skip = {"test-artifacts", "__pycache__", ".pytest_cache", ".git"}
+    return {path: path.stat().st_mtime for path in ROOT.rglob("*")
+            if path.is_file() and not skip.intersection(path.relative_to(ROOT).parts)}
+
+
+def test_using_the_app_writes_no_shared_files():
+    before = project_files()
+    at, studio = trained_session()
+    assert any(b.label.startswith("Download") for b in at.get("download_button"))
+    upload_model(at, (ROOT / "models" / "default.keras").read_bytes())
+    assert project_files() == before
