@@ -76,11 +76,12 @@ PREDICTION_JS = """(expected) => {
 }"""
 
 
-async def predictor(browser, url, rounds, latencies, failures, name):
+async def predictor(browser, url, rounds, latencies, failures, name, delay):
+    await asyncio.sleep(delay)      # visitors arrive one after another, not in the same instant
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     try:
-        await page.goto(f"{url}/predict")
+        await page.goto(f"{url}/predict", wait_until="domcontentloaded", timeout=180_000)
         await settled(page)
         for round_number in range(rounds):
             strokes, expected = (ONE, "1") if round_number % 2 == 0 else (SEVEN, "7")
@@ -94,18 +95,19 @@ async def predictor(browser, url, rounds, latencies, failures, name):
             if await page.locator("[data-testid='stException']").count():
                 failures.append(f"{name}: an exception reached the page")
             await page.get_by_role("button", name="Reset canvas & history").click()
-            await page.get_by_text("Waiting for a digit").wait_for(timeout=60_000)
+            await page.get_by_text("The canvas is empty").wait_for(timeout=60_000)
     except Exception as exc:
         failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
     finally:
         await context.close()
 
 
-async def trainer(browser, url, epochs, outcomes, failures, name):
+async def trainer(browser, url, epochs, outcomes, failures, name, delay):
+    await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     try:
-        await page.goto(f"{url}/train?epochs={epochs}")
+        await page.goto(f"{url}/train?epochs={epochs}", wait_until="domcontentloaded", timeout=180_000)
         await settled(page)
         started = time.perf_counter()
         await page.get_by_role("button", name="Start training").click()
@@ -148,10 +150,10 @@ async def main_async(args):
             await settled(warm)
             await warm.close()
             idle_rss = rss_mib(process.pid)
-            tasks = [trainer(browser, url, args.epochs, outcomes, failures, f"trainer-{i}")
-                     for i in range(args.trainers)]
-            tasks += [predictor(browser, url, args.rounds, latencies, failures, f"predictor-{i}")
-                      for i in range(args.predictors)]
+            tasks = [trainer(browser, url, args.epochs, outcomes, failures, f"trainer-{i}",
+                             i * args.ramp) for i in range(args.trainers)]
+            tasks += [predictor(browser, url, args.rounds, latencies, failures, f"predictor-{i}",
+                                (args.trainers + i) * args.ramp) for i in range(args.predictors)]
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=args.timeout)
             await browser.close()
     finally:
@@ -161,7 +163,8 @@ async def main_async(args):
     elapsed = time.perf_counter() - started
     expected = args.predictors * args.rounds
     print(f"\nLoad test: {args.predictors} drawing sessions x {args.rounds} drawings, "
-          f"{args.trainers} training sessions ({args.epochs} epoch each), {elapsed:.0f} s")
+          f"{args.trainers} training sessions ({args.epochs} epoch each), arriving every "
+          f"{args.ramp} s; {elapsed:.0f} s in all")
     print(f"| predictions answered | {len(latencies)} of {expected} |")
     if latencies:
         ordered = sorted(latencies)
@@ -185,6 +188,8 @@ def main():
     parser.add_argument("--trainers", type=int, default=4, help="sessions training (default 4)")
     parser.add_argument("--rounds", type=int, default=4, help="drawings per session (default 4)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per training (default 1)")
+    parser.add_argument("--ramp", type=float, default=1.5,
+                        help="seconds between two visitors' arrivals (default 1.5)")
     parser.add_argument("--timeout", type=float, default=900, help="the whole run, seconds")
     args = parser.parse_args()
     if not (1 <= args.predictors <= 50 and 0 <= args.trainers <= 8 and 1 <= args.rounds <= 20):

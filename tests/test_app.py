@@ -243,3 +243,18 @@ def test_streamlit_no_longer_clears_keras_under_a_running_job(monkeypatch):
     calls.clear()
     script_runner._clean_problem_modules()
     assert not calls
+
+
+def test_line_charts_keep_their_series_and_stay_small():
+    import pandas as pd
+    from unittest import mock
+
+    import streamlit as st
+
+    from studio import charts
+    frame = pd.DataFrame({"epoch": np.linspace(0, 5, 3000), "loss": 1.0, "series": ["a", "b"] * 1500})
+    with mock.patch.object(st, "vega_lite_chart") as chart:
+        charts.line_chart(frame, x="epoch", y="loss", color="series")
+    values = chart.call_args[0][0]["layer"][0]["data"]["values"]
+    assert {row["series"] for row in values} == {"a", "b"}
+    assert len(values) <= 2 * charts.MAX_LINE_POINTS
