@@ -14,7 +14,7 @@ with st.spinner("Loading TensorFlow…"):
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
-POLL_SECONDS = 0.5
+POLL_SECONDS = state.POLL_SECONDS
 
 
 # --- Choosing -----------------------------------------------------------------------------------
@@ -25,7 +25,8 @@ def settings_ui() -> jobs.RunSpec:
     arch = st.selectbox("Architecture", names, key="train_arch",
                         format_func=lambda name: models.ARCHITECTURES[name].title)
     spec = models.ARCHITECTURES[arch]
-    st.caption(spec.description)
+    st.caption(spec.description + (f" Train it for {spec.epochs} epochs with batch size "
+                                   f"{spec.batch_size}." if arch != "dense" else ""))
 
     hparams = {}
     columns = st.columns(len(spec.params))
@@ -109,24 +110,8 @@ def start_run(spec: jobs.RunSpec) -> None:
     st.rerun()   # redraw at once: Start disabled, the live view showing
 
 
-def curves(snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-batch lines and per-epoch points, against (fractional) epochs."""
-    batch_rows = [{"epoch": b.epoch - 1 + b.step / b.steps, "loss": b.batch_loss,
-                   "accuracy": b.batch_accuracy, "series": "training (batches)"}
-                  for b in snapshot.batches]
-    epoch_rows = []
-    for e in snapshot.epochs:
-        epoch_rows.append({"epoch": e.epoch, "loss": e.loss, "accuracy": e.accuracy,
-                           "series": "training (epoch)"})
-        if e.val_loss is not None:
-            epoch_rows.append({"epoch": e.epoch, "loss": e.val_loss, "accuracy": e.val_accuracy,
-                               "series": "validation (epoch)"})
-    columns = ["epoch", "loss", "accuracy", "series"]
-    return pd.DataFrame(batch_rows, columns=columns), pd.DataFrame(epoch_rows, columns=columns)
-
-
 def run_charts(snapshot, key: str) -> None:
-    lines, points = curves(snapshot)
+    lines, points = state.curves(snapshot)
     if lines.empty and points.empty:
         st.caption("The first figures arrive after the first batch.")
         return

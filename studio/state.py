@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_PATH = ROOT / "models" / "default.keras"
 DEFAULT_KEY = "default"
 DATA_RETRY_SECONDS = 60
+POLL_SECONDS = 0.5        # how often a page redraws a running job (at most ~4 chart updates/s)
 
 
 # --- Shared: the dataset ---------------------------------------------------------------------------
@@ -190,3 +191,17 @@ def session_alive_check(grace: float = DISCONNECT_GRACE_SECONDS):
         return time.monotonic() - absent_since[0] < grace
 
     return alive
+
+
+def curves(snapshot):
+    """A run's per-batch lines and per-epoch points, against (fractional) epochs, for the charts."""
+    import pandas as pd
+    columns = ["epoch", "loss", "accuracy", "series"]
+    batch_rows = [(b.epoch - 1 + b.step / b.steps, b.batch_loss, b.batch_accuracy, "training (batches)")
+                  for b in snapshot.batches]
+    epoch_rows = []
+    for e in snapshot.epochs:
+        epoch_rows.append((e.epoch, e.loss, e.accuracy, "training (epoch)"))
+        if e.val_loss is not None:
+            epoch_rows.append((e.epoch, e.val_loss, e.val_accuracy, "validation (epoch)"))
+    return pd.DataFrame(batch_rows, columns=columns), pd.DataFrame(epoch_rows, columns=columns)

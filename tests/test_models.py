@@ -83,7 +83,8 @@ def test_layer_table_and_graph():
 
 
 @pytest.mark.parametrize("arch, hparams", [("dense", {}), ("cnn", {"filters": 8, "optimizer": "sgd"}),
-                                           ("dense", {"dropout": 0.3, "optimizer": "adamw"})])
+                                           ("dense", {"dropout": 0.3, "optimizer": "adamw"}),
+                                           ("cnn_fast", {}), ("cnn_best", {"filters": 8})])
 def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, hparams):
     """The script shown on the Train page is real: run it (on a slice of MNIST, no download)."""
     small = ((mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64]))
@@ -91,5 +92,28 @@ def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, h
     code = models.keras_code(arch, hparams, epochs=1, batch_size=64, validation_split=0.1, seed=3)
     namespace = {}
     exec(compile(code, "<keras_code>", "exec"), namespace)  # noqa: S102 (our own generated code)
-    assert namespace["model"].count_params() == models.build_model(arch, **hparams).count_params()
+    built = models.build_model(arch, **hparams)
+    script = namespace["model"]
+    trainable = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
+    assert trainable(script) == trainable(built)   # augmentation layers have no weights
     assert 0.0 <= namespace["test_acc"] <= 1.0
+
+
+def test_presets_train_with_their_recipe(small_mnist):
+    """cnn_fast/cnn_best: a one-cycle schedule sized to the run, augmentation through tf.data."""
+    from mnist_core import training
+    model = models.build_model("cnn_best", filters=4)
+    result = training.train(model, small_mnist, epochs=2, batch_size=100, validation_split=0.1)
+    schedule = model.optimizer.learning_rate
+    assert result.epochs_completed == 2 and "val_accuracy" in result.history
+    assert type(model.optimizer._learning_rate).__name__ == "CosineDecay"
+    assert float(schedule) < 0.001          # annealed to (almost) zero at the end of the cycle
+    assert models.ARCHITECTURES["cnn_fast"].epochs == 3
+
+
+def test_presets_save_and_load_safely(tmp_path, small_mnist):
+    from mnist_core import storage, training
+    model = models.build_model("cnn_fast", filters=4)
+    training.train(model, small_mnist, epochs=1, batch_size=100)
+    loaded, _ = storage.load_model(storage.save_model(model, tmp_path / "fast.keras"))
+    assert loaded.count_params() == model.count_params()

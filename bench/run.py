@@ -1,0 +1,265 @@
+"""MNIST Studio's benchmarks: every target measured beside its baseline, in one run, on this machine.
+
+    python bench/run.py                 # everything (about 20 minutes on 2 CPU cores)
+    python bench/run.py --only predict charts drawn
+
+Prints one markdown table (paste it into the README with the date and machine). Timings are
+wall-clock on a shared machine: ratios measured side by side are the figures to trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from mnist_core.data import load_mnist  # noqa: E402
+
+ROWS: list[tuple[str, str, str, str]] = []   # target, measured, baseline / ratio, verdict
+
+
+def row(target, measured, baseline, ok: bool | None):
+    verdict = "—" if ok is None else ("met" if ok else "**not met**")
+    ROWS.append((target, measured, baseline, verdict))
+    print(f"  {target}: {measured} | {baseline} | {verdict}", flush=True)
+
+
+def data():
+    return load_mnist(os.environ.get("MNIST_DATA") or ROOT.parent / "shared" / "mnist")
+
+
+# --- 1. Time to 99 % --------------------------------------------------------------------------
+
+def train_for(arch, budget_s, epochs, batch_size, seed=0, **hparams):
+    """Train `arch` until `epochs` are done or `budget_s` of training has passed; test accuracy."""
+    from mnist_core import evaluation, models, training
+    stop = threading.Event()
+
+    def on_progress(progress):
+        if progress.elapsed >= budget_s:
+            stop.set()
+
+    model = models.build_model(arch, seed=seed, **hparams)
+    result = training.train(model, data(), epochs=epochs, batch_size=batch_size, seed=seed,
+                            on_progress=on_progress, stop_event=stop, report_every=0.5)
+    report = evaluation.evaluate(model, data().x_test, data().y_test)
+    return report.accuracy, result.seconds, model
+
+
+def bench_speed():
+    print("time to 99 %", flush=True)
+    fast_acc, fast_s, _ = train_for("cnn_fast", 30, FAST_EPOCHS, FAST_BATCH)
+    base_acc, base_s, _ = train_for("cnn", 30, 100, 128)
+    row("Fast CNN: test accuracy after ≤ 30 s of training (target ≥ 99.0 %)",
+        f"{fast_acc:.2%} in {fast_s:.1f} s",
+        f"Keras example CNN, same 30 s: {base_acc:.2%}", fast_acc >= 0.99)
+
+
+FAST_EPOCHS, FAST_BATCH = 3, 256
+BEST_EPOCHS, BEST_BATCH = 12, 128
+
+
+def bench_best():
+    print("best accuracy", flush=True)
+    best_acc, best_s, model = train_for("cnn_best", 10 * 60, BEST_EPOCHS, BEST_BATCH)
+    dense_acc, dense_s, _ = train_for("dense", 600, 5, 128)
+    row("Best CNN: test accuracy (target ≥ 99.5 %, under ~10 min)",
+        f"{best_acc:.2%} in {best_s:.0f} s", f"tutorial dense network: {dense_acc:.2%} in "
+        f"{dense_s:.0f} s", best_acc >= 0.995 and best_s <= 660)
+    from mnist_core import storage
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    storage.save_model(model, out / "best.keras", {"name": "Best CNN", "arch": "cnn_best",
+                                                   "test_accuracy": best_acc})
+
+
+# --- 3. Drawn digits ---------------------------------------------------------------------------
+
+def drawn_accuracy(model_path: Path, count=1000):
+    from bench.drawn_digits import drawn_digits
+    from mnist_core import evaluation, storage
+    from mnist_core.predict import Predictor
+    from mnist_core.preprocess import canvas_to_mnist, plain_resize
+    model, _ = storage.load_model(model_path)
+    predictor = Predictor(model)
+    images, labels = drawn_digits(count)
+    centred = np.stack([canvas_to_mnist(image) for image in images])
+    plain = np.stack([plain_resize(image) for image in images])
+    on_drawn = (predictor.predict(centred) == labels).mean()
+    on_plain = (predictor.predict(plain) == labels).mean()
+    on_mnist = evaluation.evaluate(model, data().x_test, data().y_test, predictor=predictor).accuracy
+    return on_drawn, on_plain, on_mnist
+
+
+def bench_drawn():
+    print("drawn digits", flush=True)
+    paths = [("default model", ROOT / "models" / "default.keras")]
+    if (ROOT / "bench" / "results" / "best.keras").exists():
+        paths.append(("best CNN of this run", ROOT / "bench" / "results" / "best.keras"))
+    for name, path in paths:
+        drawn, plain, mnist = drawn_accuracy(path)
+        row(f"Drawn digits, {name} (1,000 drawn on the canvas, MNIST-style preprocessing)",
+            f"{drawn:.1%} (MNIST test {mnist:.2%})", f"plain resize instead: {plain:.1%}", None)
+
+
+# --- 4. Live charts cost nothing ----------------------------------------------------------------
+
+def bench_charts(repeats=3, epochs=2):
+    """The Train page's path (a TrainingJob, polled twice a second as the page does) vs model.fit."""
+    print("live charts", flush=True)
+    from bench.train_page_poller import poll_like_the_train_page
+    from mnist_core import jobs, models, training
+    plain, live = [], []
+    for _ in range(repeats):
+        model = models.build_model("dense", seed=0)
+        images, labels = training.model_input(data().x_train, model), np.eye(10)[data().y_train]
+        started = time.perf_counter()
+        model.fit(images, labels, epochs=epochs, batch_size=128, verbose=0)
+        plain.append(time.perf_counter() - started)
+
+        job = jobs.TrainingJob(jobs.RunSpec("dense", {}, epochs, 128, 0.0, 0), data(),
+                               queue=jobs.TrainingQueue(slots=1))
+        poller = threading.Thread(target=poll_like_the_train_page, args=(job,), daemon=True)
+        job.start()
+        poller.start()
+        job.join()
+        live.append(job.result.seconds)
+    ratio = statistics.median(live) / statistics.median(plain)
+    row("Live per-batch charts: train() via the Train page's job and poller vs model.fit(verbose=0) "
+        "(target ≤ 1.03×)", f"{statistics.median(live):.2f} s",
+        f"model.fit: {statistics.median(plain):.2f} s → **{ratio:.3f}×**", ratio <= 1.03)
+
+
+# --- 5. One drawing, fast -----------------------------------------------------------------------
+
+def bench_predict(calls=200):
+    print("prediction speed", flush=True)
+    from mnist_core import evaluation, storage
+    from mnist_core.predict import Predictor
+    from mnist_core.preprocess import to_model_input
+    from mnist_core.training import model_input
+    model, _ = storage.load_model(ROOT / "models" / "default.keras")
+    predictor = Predictor(model)
+    image = to_model_input(data().x_test[1])
+    batch = model_input(data().x_test[1:2], model)
+    for _ in range(20):
+        predictor.predict_proba(image)
+        model.predict(batch, verbose=0)
+    fast, slow = [], []
+    for _ in range(calls):       # interleaved, so both see the same machine
+        started = time.perf_counter()
+        predictor.predict_proba(image)
+        fast.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        model.predict(batch, verbose=0)
+        slow.append(time.perf_counter() - started)
+    ratio = statistics.median(slow) / statistics.median(fast)
+    row("One drawing: Predictor.predict_proba vs model.predict, median of 200 (target ≥ 15×)",
+        f"{statistics.median(fast) * 1000:.2f} ms", f"model.predict: {statistics.median(slow) * 1000:.1f} ms"
+        f" → **{ratio:.0f}× faster**", ratio >= 15)
+    started = time.perf_counter()
+    report = evaluation.evaluate(model, data().x_test, data().y_test, predictor=predictor)
+    row("Full test set evaluation (10,000 digits, default model)",
+        f"{time.perf_counter() - started:.2f} s", f"accuracy {report.accuracy:.2%}", None)
+
+
+# --- 6 and 7. Pages and memory, in a real server and browser ------------------------------------
+
+def bench_server():
+    print("pages and memory", flush=True)
+    from playwright.sync_api import sync_playwright
+
+    from bench.load_test import rss_mib
+    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, wait_for_app
+
+    code = ("import time; t = time.perf_counter(); from mnist_core.data import load_mnist; "
+            f"load_mnist({str(data_dir())!r}); print(time.perf_counter() - t)")
+    load_s = float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                                  text=True, check=True).stdout)
+    row("MNIST from the four gzipped IDX files, checked (target well under 1 s)", f"{load_s:.2f} s",
+        "", load_s < 1.0)
+
+    started = time.perf_counter()
+    process, url = start_server(data_dir())
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
+                                                 args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/explore")
+            wait_for_app(page, 180_000)
+            to_explore = time.perf_counter() - started
+            explore_rss = rss_mib(process.pid)
+            started = time.perf_counter()
+            page.get_by_role("link", name="Predict").first.click()
+            page.locator("canvas.upper-canvas").first.wait_for(timeout=180_000)
+            wait_for_app(page, 180_000)
+            to_predict = time.perf_counter() - started
+            model_rss = rss_mib(process.pid)
+            row("`streamlit run` → Explore rendered in Chromium (data loaded, no TensorFlow)",
+                f"{to_explore:.1f} s", f"server {explore_rss:.0f} MiB", None)
+            row("Explore → Predict with the default model (TensorFlow imported now)",
+                f"{to_predict:.1f} s", f"server {model_rss:.0f} MiB", None)
+
+            page.goto(f"{url}/train?epochs=1")
+            wait_for_app(page, 180_000)
+            page.get_by_role("button", name="Start training").click()
+            page.get_by_text("finished after").wait_for(timeout=300_000)
+            trained_rss = rss_mib(process.pid)
+            row("Server memory with data and default model, after one training run (target < 1 GB)",
+                f"{trained_rss:.0f} MiB", f"before training: {model_rss:.0f} MiB", trained_rss < 1024)
+
+            extra = []
+            for _ in range(5):
+                context = browser.new_context()
+                extra.append(context)
+                other = context.new_page()
+                other.goto(f"{url}/predict")
+                wait_for_app(other, 180_000)
+            per_session = (rss_mib(process.pid) - trained_rss) / len(extra)
+            row("Memory growth per extra browser session (5 more on Predict)",
+                f"{per_session:.1f} MiB", "", per_session < 20)
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("MNIST_DATA") or ROOT.parent / "shared" / "mnist")
+
+
+SECTIONS = {"predict": bench_predict, "charts": bench_charts, "speed": bench_speed,
+            "best": bench_best, "drawn": bench_drawn, "server": bench_server}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    for name in args.only or list(SECTIONS):
+        SECTIONS[name]()
+    print(f"\nMNIST Studio benchmarks, {time.strftime('%Y-%m-%d')}, {platform.machine()} "
+          f"{os.cpu_count()} CPU cores, Python {platform.python_version()}\n")
+    print("| target | measured | baseline, same run | verdict |")
+    print("| --- | --- | --- | --- |")
+    for target, measured, baseline, verdict in ROWS:
+        print(f"| {target} | {measured} | {baseline} | {verdict} |")
+
+
+if __name__ == "__main__":
+    main()
