@@ -113,7 +113,10 @@ def _stop_live_jobs(timeout: float = 20.0) -> None:
         job.join(max(0.0, deadline - time.monotonic()))
 
 
-SERVER_QUEUE = TrainingQueue(slots=int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", 2)),
+# One training per two cores: TensorFlow spreads each training over every core, and the visitors
+# drawing and predicting need some CPU too (see the load test in bench/).
+DEFAULT_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+SERVER_QUEUE = TrainingQueue(slots=int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", DEFAULT_SLOTS)),
                              max_waiting=int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 8)))
 _ids = itertools.count(1)
 
