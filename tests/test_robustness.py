@@ -59,15 +59,21 @@ def test_bad_model_upload_is_refused_and_loses_nothing(tmp_path, kind):
     assert len(studio.runs()) == 1 and studio.runs()[0].job.model is not None
 
 
-def test_good_model_upload_becomes_active_with_measured_accuracy():
+def test_good_model_upload_becomes_active_with_measured_accuracy(mnist, tmp_path):
+    from mnist_core import storage
+    from mnist_core.training import model_input
+    # A real model whose file claims an accuracy it does not have.
+    model, metadata = storage.load_model(ROOT / "models" / "default.keras")
+    path = storage.save_model(model, tmp_path / "liar.keras", metadata | {"test_accuracy": 1.0})
     at = open_page("train")
-    payload = (ROOT / "models" / "default.keras").read_bytes()
-    upload_model(at, payload)
-    studio = at.session_state["studio"]
-    active = studio.active()
+    upload_model(at, path.read_bytes())
+    active = at.session_state["studio"].active()
     assert active.key.startswith("upload-") and active.source == "uploaded by you"
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    _, accuracy = model.evaluate(model_input(mnist.x_test, model), np.eye(10)[mnist.y_test], verbose=0)
     # The accuracy shown is measured here, never taken from the file's own metadata.
-    assert active.metadata["test_accuracy"] == pytest.approx(0.9888, abs=0.002)
+    assert active.metadata["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert active.metadata["test_accuracy"] < 1.0
 
 
 def test_a_second_start_while_running_is_not_possible():
