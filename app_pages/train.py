@@ -37,7 +37,8 @@ def settings_ui() -> jobs.RunSpec:
                 hparams[name] = st.selectbox(label, param.choices, key=key, help=param.help,
                                              index=param.choices.index(param.default))
             elif name == "learning_rate":
-                hparams[name] = st.select_slider(label, LEARNING_RATES, value=param.default, key=key,
+                rates = sorted(set(LEARNING_RATES) | {param.default})   # a preset's own default too
+                hparams[name] = st.select_slider(label, rates, value=param.default, key=key,
                                                  help=param.help)
             elif param.kind is int:
                 hparams[name] = st.number_input(label, int(param.low), int(param.high),

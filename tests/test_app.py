@@ -258,3 +258,14 @@ def test_line_charts_keep_their_series_and_stay_small():
     values = chart.call_args[0][0]["layer"][0]["data"]["values"]
     assert {row["series"] for row in values} == {"a", "b"}
     assert len(values) <= 2 * charts.MAX_LINE_POINTS
+
+
+@pytest.mark.parametrize("arch", ["cnn_fast", "cnn_best"])
+def test_train_page_shows_the_presets_with_their_recipe(arch):
+    at = open_page("train", arch=arch)
+    assert at.selectbox(key="train_arch").value == arch
+    assert at.selectbox(key=f"train_{arch}_schedule").value == "one_cycle"
+    code = "\n".join(c.value for c in at.code)
+    assert "CosineDecay" in code and "strides=2" in code
+    from mnist_core.models import ARCHITECTURES
+    assert f"Train it for {ARCHITECTURES[arch].epochs} epochs" in texts(at)
