@@ -91,7 +91,11 @@ async def predictor(browser, url, rounds, latencies, failures, name, delay):
                 await page.wait_for_function(PREDICTION_JS, arg=expected, timeout=60_000, polling=50)
                 latencies.append(time.perf_counter() - started)
             except Exception as exc:  # a timeout or a wrong digit: both are failures to report
-                failures.append(f"{name} round {round_number}: no '{expected}' ({type(exc).__name__})")
+                shown = await page.locator("[data-testid='stMain']").inner_text()
+                summary = " | ".join(line for line in shown.splitlines() if line.strip())[-240:]
+                failures.append(f"{name} round {round_number}: no '{expected}' "
+                                f"({type(exc).__name__}); the page showed: {summary}")
+                await page.screenshot(path=str(ARTIFACTS / f"load-failure-{name}-{round_number}.png"))
             if await page.locator("[data-testid='stException']").count():
                 failures.append(f"{name}: an exception reached the page")
             await page.get_by_role("button", name="Reset canvas & history").click()
