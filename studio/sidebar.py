@@ -1,4 +1,7 @@
-"""The sidebar on every page: the active model and where the data came from. No TensorFlow."""
+"""The sidebar on every page: the active model and where the data came from.
+
+It imports no TensorFlow and loads no data: it only reports what the pages have loaded.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,4 @@ def sidebar_ui() -> None:
         st.caption(f"Server: {training} training, {waiting} waiting "
                    f"(at most {SERVER_QUEUE.slots} at once)")
         st.markdown("##### Data")
-        data = state.get_data()
-        if data is None:
-            st.caption("MNIST is not available: set `MNIST_DATA` to a folder with the four files.")
-        else:
-            st.caption(data.source)
+        st.caption(state.data_status())

@@ -28,6 +28,7 @@ POLL_SECONDS = 0.5        # how often a page redraws a running job (at most ~4 c
 # --- Shared: the dataset ---------------------------------------------------------------------------
 
 _data_failure: tuple[float, str] | None = None
+_data_source: str | None = None      # set once the data has loaded, for the sidebar
 _data_lock = threading.Lock()
 
 
@@ -38,20 +39,33 @@ def _load_data() -> MnistData:
 
 def get_data() -> MnistData | None:
     """MNIST, or None when it can't be had (the reason is in data_problem())."""
-    global _data_failure
+    global _data_failure, _data_source
     with _data_lock:
         if _data_failure and time.monotonic() - _data_failure[0] < DATA_RETRY_SECONDS:
             return None   # don't retry a failed download on every click
     try:
-        return _load_data()
+        data = _load_data()
     except MnistDataError as exc:
         with _data_lock:
             _data_failure = (time.monotonic(), str(exc))
         return None
+    with _data_lock:
+        _data_failure, _data_source = None, data.source
+    return data
 
 
 def data_problem() -> str | None:
     return _data_failure[1] if _data_failure else None
+
+
+def data_status() -> str:
+    """Where the data came from, or why it is missing, without loading it: pages that need no
+    data (Overview, Predict) must not pay for it, nor wait on a download attempt offline."""
+    if _data_source:
+        return _data_source
+    if _data_failure:
+        return "MNIST is not available: set `MNIST_DATA` to a folder with the four files."
+    return "MNIST loads when a page needs it (`MNIST_DATA`, the Keras cache, or a download)."
 
 
 def require_data() -> MnistData:

@@ -270,3 +270,25 @@ def test_train_page_shows_the_presets_with_their_recipe(arch):
     assert "CosineDecay" in code and "strides=2" in code
     from mnist_core.models import ARCHITECTURES
     assert f"Train it for {ARCHITECTURES[arch].epochs} epochs" in texts(at)
+
+
+def test_pages_without_data_needs_do_not_load_mnist(mnist_path):
+    """Overview and Predict (drawing) must not load MNIST: offline they would wait on a download."""
+    code = f"""
+from streamlit.testing.v1 import AppTest
+import studio.state as state
+for page in (None, "app_pages/predict.py"):
+    at = AppTest.from_file({APP!r}, default_timeout=120)
+    at.run()
+    if page:
+        at.switch_page(page); at.run()
+    assert not at.exception, [e.value for e in at.exception]
+assert state._data_source is None and state._data_failure is None, "MNIST was loaded"
+assert any("loads when a page needs it" in c.value for c in at.sidebar.caption)
+at.switch_page("app_pages/explore.py"); at.run()
+assert state._data_source and "IDX files" in state._data_source
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, MNIST_DATA=str(mnist_path)), timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
