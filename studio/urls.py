@@ -7,6 +7,8 @@ short note, never an error.
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 
@@ -17,7 +19,7 @@ def read_int(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        _note(f"Ignored `?{name}={raw[:20]}`: not a whole number.")
+        _note(f"Ignored `?{name}={_shown(raw)}`: not a whole number.")
         return default
     if not low <= value <= high:
         _note(f"Ignored `?{name}={value}`: it must be from {low} to {high}.")
@@ -30,7 +32,7 @@ def read_choice(name: str, default: str, choices) -> str:
     if raw is None:
         return default
     if raw not in choices:
-        _note(f"Ignored `?{name}={raw[:20]}`: it must be one of {', '.join(map(str, choices))}.")
+        _note(f"Ignored `?{name}={_shown(raw)}`: it must be one of {', '.join(map(str, choices))}.")
         return default
     return raw
 
@@ -41,6 +43,11 @@ def write(**values) -> None:
         text = str(value)
         if st.query_params.get(name) != text:
             st.query_params[name] = text
+
+
+def _shown(raw: str) -> str:
+    """A visitor's value, safe inside Markdown: letters, digits and . - + only, at most 20."""
+    return re.sub(r"[^\w.+-]", "?", raw[:20])
 
 
 def _note(message: str) -> None:
