@@ -1,0 +1,67 @@
+"""Augmentation: the warp checked against TensorFlow's own image transform, the elastic field's size
+and smoothness, and that augmented digits stay digits."""
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+from mnist_core import augment  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    return tf.constant(mnist.x_train[:64, :, :, None].astype("float32") / 255)
+
+
+def test_affine_warp_matches_tensorflows_projective_transform(digits):
+    tf.random.set_seed(1)
+    matrices = augment._affine_matrices(len(digits), 1.0)
+    # Far shifts too: points outside the image must read as background.
+    matrices = tf.concat([matrices[:32], matrices[32:] + [[0, 0, 20, 0, 0, -20]]], 0)
+    reference = tf.raw_ops.ImageProjectiveTransformV3(
+        images=digits, transforms=tf.concat([matrices, tf.zeros([len(digits), 2])], 1),
+        output_shape=[28, 28], fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    np.testing.assert_allclose(augment.warp(digits, matrices).numpy(), reference.numpy(), atol=1e-5)
+
+
+def test_strength_zero_changes_nothing(digits):
+    np.testing.assert_allclose(augment.augment_batch(digits, 0.0).numpy(), digits.numpy(), atol=1e-6)
+
+
+def test_elastic_displacement_is_smooth_and_about_a_pixel():
+    tf.random.set_seed(2)
+    field = augment._elastic_displacement(2000, 1.0).numpy()
+    assert field.shape == (2000, 28, 28, 2)
+    assert abs(field.mean()) < 0.02
+    assert 0.6 < field.std() < 1.2
+    # Smooth: neighbouring pixels move almost together (white noise would differ by ~1.4 std).
+    step = np.abs(np.diff(field, axis=2)).mean()
+    assert step < 0.15 * field.std()
+    half = augment._elastic_displacement(2000, 0.5).numpy()
+    assert half.std() == pytest.approx(field.std() / 2, rel=0.1)
+
+
+def test_elastic_warp_moves_strokes_but_keeps_the_digit(digits):
+    tf.random.set_seed(3)
+    identity = tf.tile([[1.0, 0, 0, 0, 1, 0]], [len(digits), 1])
+    bent = augment.warp(digits, identity, augment._elastic_displacement(len(digits), 1.0)).numpy()
+    original = digits.numpy()
+    moved = np.abs(bent - original).sum(axis=(1, 2, 3)) / original.sum(axis=(1, 2, 3))
+    assert (moved > 0.05).all()                       # every digit was bent
+    ink_ratio = bent.sum(axis=(1, 2, 3)) / original.sum(axis=(1, 2, 3))
+    # ... stretching or squeezing strokes a little, never losing or inventing them,
+    assert (abs(ink_ratio - 1) < 0.4).all() and abs(np.median(ink_ratio) - 1) < 0.1
+    # ... and most of the shape stays where it was.
+    correlation = [np.corrcoef(b.ravel(), o.ravel())[0, 1] for b, o in zip(bent, original)]
+    assert np.median(correlation) > 0.7 and min(correlation) > 0.3
+
+
+def test_augmented_batches_keep_labels_and_shapes(mnist):
+    images = mnist.x_train[:256].reshape(-1, 28, 28, 1).astype("float32") / 255
+    labels = np.eye(10, dtype="float32")[mnist.y_train[:256]]
+    batches = list(augment.augmented_batches(images, labels, 100, 0.6, seed=0))
+    assert [len(x) for x, _ in batches] == [100, 100, 56]
+    seen = np.concatenate([y.numpy() for _, y in batches]).argmax(1)
+    assert sorted(seen) == sorted(mnist.y_train[:256])
+    pixels = np.concatenate([x.numpy() for x, _ in batches])
+    assert pixels.shape == (256, 28, 28, 1) and pixels.min() >= 0 and pixels.max() <= 1 + 1e-6
