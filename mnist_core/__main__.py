@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Train a model on the 60,000 training digits, report "
                                             "test accuracy, and save it with its metadata.")
     train.add_argument("--arch", default="dense", help="architecture: dense (the tutorial's, "
-                       "default), cnn (the Keras example's convnet)")
+                       "default), cnn (the Keras example's convnet), cnn_fast (99%% in half a "
+                       "minute: --epochs 3 --batch-size 256), cnn_best (99.5%%+: --epochs 15)")
     train.add_argument("--epochs", type=int, default=5, help="passes over the training data (default 5)")
     train.add_argument("--batch-size", type=int, default=128, help="images per update (default 128)")
     train.add_argument("--validation-split", type=float, default=0.0,

@@ -42,6 +42,19 @@ def test_hyperparameters_change_the_network():
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
 
 
+def test_presets_are_the_strided_network_the_best_one_deeper():
+    fast, best = models.build_model("cnn_fast"), models.build_model("cnn_best")
+    convs = lambda m: [(l.filters, l.kernel_size, l.strides) for l in m.layers  # noqa: E731
+                       if isinstance(l, keras.layers.Conv2D)]
+    assert convs(fast) == [(24, (5, 5), (2, 2)), (48, (3, 3), (2, 2))]
+    assert convs(best) == [(32, (5, 5), (2, 2)), (64, (3, 3), (2, 2)), (64, (3, 3), (1, 1))]
+    # The third convolution sees the 7x7 maps: cheap, and the classifier's input stays 7*7*64.
+    assert best.get_layer("flatten").output.shape[1] == 7 * 7 * 64
+    assert models.build_model("cnn_best", conv_layers=2).count_params() < best.count_params()
+    with pytest.raises(ValueError, match="between"):
+        models.build_model("cnn_best", conv_layers=4)
+
+
 @pytest.mark.parametrize("arch, hparams, message", [
     ("dense", {"hidden_units": 0}, "between"),
     ("dense", {"hidden_units": 12.5}, "whole number"),
