@@ -270,6 +270,21 @@ def test_train_page_shows_the_presets_with_their_recipe(arch):
     assert "CosineDecay" in code and "strides=2" in code
     from mnist_core.models import ARCHITECTURES
     assert f"Train it for {ARCHITECTURES[arch].epochs} epochs" in texts(at)
+    assert at.slider(key="train_epochs").value == ARCHITECTURES[arch].epochs
+    assert at.select_slider(key="train_batch").value == ARCHITECTURES[arch].batch_size
+
+
+def test_choosing_an_architecture_starts_from_its_recommended_run():
+    at = open_page("train")
+    at.selectbox(key="train_arch").set_value("cnn_best").run()
+    assert (at.slider(key="train_epochs").value, at.select_slider(key="train_batch").value) == (15, 128)
+    at.selectbox(key="train_arch").set_value("cnn_fast").run()
+    assert (at.slider(key="train_epochs").value, at.select_slider(key="train_batch").value) == (3, 256)
+    at.slider(key="train_epochs").set_value(4).run()          # the learner's own choice stays
+    assert at.slider(key="train_epochs").value == 4 and not at.exception and not at.warning
+    at.selectbox(key="train_arch").set_value("dense").run()    # back to the tutorial's 5 epochs
+    assert at.slider(key="train_epochs").value == 5
+    assert open_page("train", arch="cnn_best", epochs="4").slider(key="train_epochs").value == 4
 
 
 def test_pages_without_data_needs_do_not_load_mnist(mnist_path):
