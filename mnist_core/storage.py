@@ -2,8 +2,9 @@
 
 The metadata (architecture, hyperparameters, history, test accuracy, date, seed) is a JSON entry
 added to the `.keras` zip, so a downloaded model is one file that plain `keras.models.load_model`
-still opens. Loading treats every file as hostile: size and zip checks first, a scan of the config
-for anything but Keras' own layers, Keras safe mode, then a check that the model really maps a
+still opens. Loading treats every file as hostile: size and zip checks first, then every object the
+config names is checked against an allow-list before Keras deserializes anything, then Keras safe
+mode, a check that Keras' global settings are unchanged, and a check that the model really maps a
 28x28 digit to 10 probabilities.
 """
 
@@ -23,13 +24,76 @@ METADATA_ENTRY = "mnist_studio.json"
 MAX_MODEL_BYTES = 50 * 1024 * 1024          # far above any MNIST model, far below harm
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # a zip bomb stops here
 ACCEPTED_INPUTS = {(784,), (28, 28), (28, 28, 1)}
-# Layers that execute code from the file, or are not Keras' own, are refused before Keras sees them.
-REFUSED_CLASSES = {"Lambda", "TFSMLayer"}
-KERAS_MODULE_PREFIXES = ("keras", "builtins")
+
+# Everything a model file may name, checked before Keras deserializes anything. Keras resolves a
+# config's (module, class_name) by importing the module, so anything not listed here is refused:
+# safe mode alone lets a file call any public Keras function, `keras.config.set_floatx` included,
+# and such a call changes the process for every visitor.
+ALLOWED_CLASSES = {
+    "keras": {"Sequential", "DTypePolicy", "FloatDTypePolicy"},
+    "keras.src.models.functional": {"Functional"},
+    "keras.layers": {
+        "InputLayer", "Dense", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D",
+        "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Reshape",
+        "Dropout", "SpatialDropout2D", "GaussianNoise", "BatchNormalization", "LayerNormalization",
+        "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "Rescaling", "ZeroPadding2D",
+        "Add", "Concatenate", "Average", "Maximum", "Multiply",
+        "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast"},
+    "keras.initializers": {
+        "Zeros", "Ones", "Constant", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
+        "LecunUniform", "LecunNormal", "RandomUniform", "RandomNormal", "TruncatedNormal",
+        "VarianceScaling", "Orthogonal", "Identity"},
+    "keras.regularizers": {"L1", "L2", "L1L2"},
+    "keras.constraints": {"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"},
+    "keras.optimizers": {"Adam", "AdamW", "RMSprop", "SGD", "Adamax", "Nadam", "Adagrad",
+                         "Adadelta", "Lion"},
+    "keras.optimizers.schedules": {"CosineDecay", "ExponentialDecay", "PiecewiseConstantDecay",
+                                   "InverseTimeDecay", "PolynomialDecay"},
+    None: {"__keras_tensor__"},    # the functional graph's edges: data, not code
+}
+# Functions may appear only as activations, by name.
+ALLOWED_ACTIVATIONS = {
+    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish",
+    "sigmoid", "hard_sigmoid", "tanh", "softplus", "softsign", "softmax", "log_softmax", "exponential"}
+
+# What a refused file is told, by code (studio/ translates the codes; this is the English text).
+MESSAGES = {
+    "missing": "There is no model file at {path}.",
+    "too_big": "The file is {mib:.0f} MiB; model files are limited to {limit} MiB.",
+    "not_zip": "This is not a .keras model file (a .keras file is a zip archive). "
+               "Save models with model.save('name.keras').",
+    "damaged_zip": "The model file is a damaged zip archive ({detail}).",
+    "zip_bomb": "The model file unpacks to more than {limit} MiB: refused.",
+    "not_keras": "This zip is not a Keras model: it has no config.json and model.weights.h5. "
+                 "Save models with model.save('name.keras').",
+    "corrupt_config": "The model's config.json is not valid JSON: the file is corrupt.",
+    "code_layer": "The model contains a {name} layer, which runs code stored in the file. "
+                  "MNIST Studio refuses such models.",
+    "foreign_object": "The model names {name!r} from {module!r}, which is not one of the Keras "
+                      "layers, activations and initializers that MNIST classifiers use. "
+                      "MNIST Studio refuses it without loading it.",
+    "foreign_function": "The model names the function {name!r}, which is not an activation. "
+                        "MNIST Studio refuses it without loading it.",
+    "keras_failed": "Keras could not load this model ({detail}).",
+    "changed_keras": "Loading this model changed Keras' settings ({detail}); they were put back "
+                     "and the model refused.",
+    "not_single_io": "The model has no single input and output.",
+    "wrong_input": "The model takes inputs shaped {shape}; an MNIST model takes 28x28 digits "
+                   "(784 values, 28x28 or 28x28x1).",
+    "wrong_output": "The model outputs {shape}; an MNIST model outputs 10 classes.",
+    "fails_on_input": "The model fails on a test input ({detail}).",
+    "not_probabilities": "The model's outputs are not probabilities (its last layer must be a "
+                         "softmax over the 10 digits).",
+}
+CODE_LAYERS = {"Lambda", "TFSMLayer"}   # named in the message: the commonest way to hide code
 
 
 class ModelFileError(Exception):
-    """The file is not a usable MNIST model; the message says why."""
+    """The file is not a usable MNIST model: `code` says why, `values` fill the message."""
+
+    def __init__(self, code: str, **values):
+        self.code, self.values = code, values
+        super().__init__(MESSAGES[code].format(**values))
 
 
 def save_model(model, path, metadata: dict | None = None) -> Path:
@@ -77,21 +141,24 @@ def load_model(path) -> tuple:
     with _open_checked_zip(path) as archive:
         names = set(archive.namelist())
         if "config.json" not in names or "model.weights.h5" not in names:
-            raise ModelFileError("This zip is not a Keras model: it has no config.json and "
-                                 "model.weights.h5. Save models with model.save('name.keras').")
+            raise ModelFileError("not_keras")
         try:
             config = json.loads(archive.read("config.json"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ModelFileError("The model's config.json is not valid JSON: the file is corrupt.") from exc
-        _refuse_foreign_code(config)
+            check_config(config)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ModelFileError("corrupt_config") from exc
         metadata = _metadata_from(archive)
 
     import keras  # only here: reading metadata must not import TensorFlow
+    before = keras_settings()
     try:
         model = keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many kinds; all mean "not a model we can use"
-        raise ModelFileError(f"Keras could not load this model ({type(exc).__name__}: "
-                             f"{_first_line(exc)}).") from exc
+        raise ModelFileError("keras_failed", detail=f"{type(exc).__name__}: {_first_line(exc)}") from exc
+    finally:
+        changed = _restore_keras_settings(before)
+    if changed:   # defence in depth: the allow-list should make this unreachable
+        raise ModelFileError("changed_keras", detail=", ".join(changed))
     _check_is_mnist_classifier(model)
     return model, metadata
 
@@ -99,8 +166,7 @@ def load_model(path) -> tuple:
 def load_model_bytes(payload: bytes) -> tuple:
     """Load an uploaded model. The user's file name is never used: it goes to a private temp file."""
     if len(payload) > MAX_MODEL_BYTES:
-        raise ModelFileError(f"The file is {len(payload) / 2**20:.0f} MiB; model files are limited to "
-                             f"{MAX_MODEL_BYTES // 2**20} MiB.")
+        raise ModelFileError("too_big", mib=len(payload) / 2**20, limit=MAX_MODEL_BYTES // 2**20)
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "upload.keras"
         path.write_bytes(payload)
@@ -109,23 +175,20 @@ def load_model_bytes(payload: bytes) -> tuple:
 
 def _open_checked_zip(path: Path) -> zipfile.ZipFile:
     if not path.is_file():
-        raise ModelFileError(f"There is no model file at {path}.")
+        raise ModelFileError("missing", path=str(path))
     size = path.stat().st_size
     if size > MAX_MODEL_BYTES:
-        raise ModelFileError(f"The file is {size / 2**20:.0f} MiB; model files are limited to "
-                             f"{MAX_MODEL_BYTES // 2**20} MiB.")
+        raise ModelFileError("too_big", mib=size / 2**20, limit=MAX_MODEL_BYTES // 2**20)
     if not zipfile.is_zipfile(path):
-        raise ModelFileError("This is not a .keras model file (a .keras file is a zip archive). "
-                             "Save models with model.save('name.keras').")
+        raise ModelFileError("not_zip")
     try:
         archive = zipfile.ZipFile(path)
         total = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ModelFileError(f"The model file is a damaged zip archive ({exc}).") from exc
+        raise ModelFileError("damaged_zip", detail=str(exc)) from exc
     if total > MAX_UNCOMPRESSED_BYTES:
         archive.close()
-        raise ModelFileError("The model file unpacks to more than "
-                             f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB: refused.")
+        raise ModelFileError("zip_bomb", limit=MAX_UNCOMPRESSED_BYTES // 2**20)
     return archive
 
 
@@ -139,25 +202,65 @@ def _metadata_from(archive: zipfile.ZipFile) -> dict:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def _refuse_foreign_code(node) -> None:
-    """Walk the config: only Keras' own classes, no Lambda, no custom or registered objects."""
+def check_config(node, *, top: bool = True) -> None:
+    """Refuse a model config that names anything outside the allow-list (ModelFileError)."""
     if isinstance(node, dict):
-        class_name = node.get("class_name")
-        if class_name in REFUSED_CLASSES:
-            raise ModelFileError(f"The model contains a {class_name} layer, which runs code stored in "
-                                 "the file. MNIST Studio refuses such models.")
-        module = node.get("module")
-        if class_name and isinstance(module, str) and not module.startswith(KERAS_MODULE_PREFIXES):
-            raise ModelFileError(f"The model uses {class_name} from {module!r}, which is not part of "
-                                 "Keras. MNIST Studio loads only models built from Keras' own layers.")
-        if node.get("registered_name"):   # Keras' own objects all have registered_name null
-            raise ModelFileError(f"The model uses a custom object ({node['registered_name']}). "
-                                 "MNIST Studio loads only models built from Keras' own layers.")
-        for value in node.values():
-            _refuse_foreign_code(value)
+        if "class_name" in node:
+            _check_object(node, top)
+        for key, value in node.items():
+            if key == "activation" and isinstance(value, str) and value not in ALLOWED_ACTIVATIONS:
+                raise ModelFileError("foreign_function", name=value[:80])
+            check_config(value, top=False)
     elif isinstance(node, list):
         for value in node:
-            _refuse_foreign_code(value)
+            check_config(value, top=False)
+
+
+def _check_object(node: dict, top: bool) -> None:
+    class_name, module = node.get("class_name"), node.get("module")
+    if not isinstance(class_name, str) or not (module is None or isinstance(module, str)):
+        raise ModelFileError("foreign_object", name=str(class_name)[:80], module=str(module)[:80])
+    if class_name in CODE_LAYERS:
+        raise ModelFileError("code_layer", name=class_name)
+    if class_name == "function":
+        name = node.get("config")
+        if module != "keras.activations" or not isinstance(name, str) or name not in ALLOWED_ACTIVATIONS:
+            raise ModelFileError("foreign_function", name=str(node.get("config"))[:80])
+    elif class_name not in ALLOWED_CLASSES.get(module, ()):
+        raise ModelFileError("foreign_object", name=class_name[:80], module=str(module)[:80])
+    registered = node.get("registered_name")
+    if registered is not None and registered != class_name and registered != node.get("config"):
+        raise ModelFileError("foreign_object", name=str(registered)[:80],
+                             module=str(module)[:80])
+    # Keras compiles any object whose config carries a compile_config; only the model may.
+    if not top and node.get("compile_config") is not None:
+        raise ModelFileError("foreign_object", name=f"{class_name}.compile_config",
+                             module=str(module)[:80])
+
+
+def keras_settings() -> dict:
+    """Keras' process-wide settings that a model file must never change."""
+    import keras
+    settings = {"floatx": keras.config.floatx(), "epsilon": keras.config.epsilon(),
+                "image_data_format": keras.config.image_data_format(),
+                "dtype_policy": keras.config.dtype_policy().name}
+    for name in ("max_epochs", "max_steps_per_epoch"):   # newer Keras releases only
+        if hasattr(keras.config, name):
+            settings[name] = getattr(keras.config, name)()
+    return settings
+
+
+def _restore_keras_settings(before: dict) -> list[str]:
+    import keras
+    changed = [name for name, value in keras_settings().items() if value != before[name]]
+    setters = {"floatx": keras.config.set_floatx, "epsilon": keras.config.set_epsilon,
+               "image_data_format": keras.config.set_image_data_format,
+               "dtype_policy": keras.config.set_dtype_policy,
+               "max_epochs": getattr(keras.config, "set_max_epochs", None),
+               "max_steps_per_epoch": getattr(keras.config, "set_max_steps_per_epoch", None)}
+    for name in changed:
+        setters[name](before[name])
+    return changed
 
 
 def _check_is_mnist_classifier(model) -> None:
@@ -165,21 +268,19 @@ def _check_is_mnist_classifier(model) -> None:
         input_shape = tuple(model.input_shape[1:])
         output_shape = tuple(model.output_shape[1:])
     except (AttributeError, ValueError) as exc:
-        raise ModelFileError("The model has no single input and output.") from exc
+        raise ModelFileError("not_single_io") from exc
     if input_shape not in ACCEPTED_INPUTS:
-        raise ModelFileError(f"The model takes inputs shaped {input_shape}; an MNIST model takes "
-                             "28x28 digits (784 values, 28x28 or 28x28x1).")
+        raise ModelFileError("wrong_input", shape=str(input_shape))
     if output_shape != (10,):
-        raise ModelFileError(f"The model outputs {output_shape}; an MNIST model outputs 10 classes.")
+        raise ModelFileError("wrong_output", shape=str(output_shape))
     probe = np.random.default_rng(0).random((2,) + input_shape, dtype=np.float32)
     try:
         output = np.asarray(model(probe, training=False))
     except Exception as exc:
-        raise ModelFileError(f"The model fails on a test input ({_first_line(exc)}).") from exc
+        raise ModelFileError("fails_on_input", detail=_first_line(exc)) from exc
     if not np.isfinite(output).all() or not np.allclose(output.sum(axis=1), 1.0, atol=1e-3) \
             or output.min() < 0:
-        raise ModelFileError("The model's outputs are not probabilities (its last layer must be a "
-                             "softmax over the 10 digits).")
+        raise ModelFileError("not_probabilities")
 
 
 def _first_line(exc: Exception) -> str:

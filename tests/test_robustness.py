@@ -40,7 +40,27 @@ def lambda_model_bytes(tmp_path):
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("kind", ["random", "lambda", "wrong_shape"])
+def global_state_model_bytes(tmp_path):
+    """A model whose activation is keras.config.set_max_epochs: it broke every later training."""
+    import json
+    import zipfile
+    from mnist_core import storage
+    path = storage.save_model(keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")]),
+                              tmp_path / "hostile.keras")
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(entries["config.json"])
+    config["config"]["layers"][0]["config"]["activation"] = {
+        "module": "keras.config", "class_name": "function", "config": "set_max_epochs",
+        "registered_name": None}
+    entries["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["random", "lambda", "wrong_shape", "global_state"])
 def test_bad_model_upload_is_refused_and_loses_nothing(tmp_path, kind):
     at, studio = trained_session()
     run_key = studio.active().key
@@ -48,6 +68,8 @@ def test_bad_model_upload_is_refused_and_loses_nothing(tmp_path, kind):
         payload, message = np.random.default_rng(0).bytes(4000), "not a .keras model file"
     elif kind == "lambda":
         payload, message = lambda_model_bytes(tmp_path), "Lambda"
+    elif kind == "global_state":
+        payload, message = global_state_model_bytes(tmp_path), "not an activation"
     else:
         path = tmp_path / "cifar.keras"
         keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
@@ -57,6 +79,11 @@ def test_bad_model_upload_is_refused_and_loses_nothing(tmp_path, kind):
     assert message in texts(at)
     assert studio.active().key == run_key                  # the active model is untouched
     assert len(studio.runs()) == 1 and studio.runs()[0].job.model is not None
+    if kind == "global_state":   # and the next training, in this process, still works
+        start_tiny_run(at)
+        assert wait_for(at, lambda a: sum("finished" in s.value for s in a.success) >= 1
+                        and len(studio.runs()) == 2 and studio.runs()[1].job.done)
+        assert studio.runs()[1].job.snapshot().state == "finished"
 
 
 def test_good_model_upload_becomes_active_with_measured_accuracy(mnist, tmp_path):

@@ -99,15 +99,135 @@ def test_lambda_layer_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
-def test_module_injection_in_config_is_refused(tmp_path, small_model):
-    path = storage.save_model(small_model, tmp_path / "m.keras")
+def _with_config(path, change):
     with zipfile.ZipFile(path) as archive:
         config = json.loads(archive.read("config.json"))
-    config["config"]["layers"][1]["module"] = "os"
-    config["config"]["layers"][1]["class_name"] = "system"
+    change(config)
     _rewrite_entry(path, "config.json", json.dumps(config).encode())
-    with pytest.raises(ModelFileError, match="not part of Keras"):
+    return path
+
+
+def test_module_injection_in_config_is_refused(tmp_path, small_model):
+    def system_layer(config):
+        config["config"]["layers"][1]["module"] = "os"
+        config["config"]["layers"][1]["class_name"] = "system"
+    path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"), system_layer)
+    with pytest.raises(ModelFileError, match="not one of the Keras") as refused:
         storage.load_model(path)
+    assert refused.value.code == "foreign_object" and refused.value.values["module"] == "os"
+
+
+# Public Keras functions that change the whole process: a file that names one as an activation
+# passed safe mode and the old `module.startswith("keras")` check, and the shape probe called it.
+GLOBAL_STATE_FUNCTIONS = [
+    ("keras.config", "set_max_epochs"), ("keras.config", "set_floatx"),
+    ("keras.config", "set_epsilon"), ("keras.config", "set_image_data_format"),
+    ("keras.utils", "set_random_seed"), ("keras.mixed_precision", "set_global_policy"),
+    ("keras.config", "set_dtype_policy"), ("keras.config", "disable_traceback_filtering"),
+]
+
+
+def _function_as_activation(module, name):
+    def change(config):
+        config["config"]["layers"][1]["config"]["activation"] = {
+            "module": module, "class_name": "function", "config": name, "registered_name": None}
+    return change
+
+
+def _process_state():
+    import random
+    return (storage.keras_settings(), np.random.get_state()[1].tobytes(), random.getstate(),
+            keras.config.is_traceback_filtering_enabled())
+
+
+@pytest.mark.parametrize("module, name", GLOBAL_STATE_FUNCTIONS)
+def test_global_state_functions_are_refused_and_never_run(tmp_path, small_model, small_mnist,
+                                                          module, name):
+    path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"),
+                        _function_as_activation(module, name))
+    before = _process_state()
+    with pytest.raises(ModelFileError, match=f"function '{name}', which is not an activation") \
+            as refused:
+        storage.load_model(path)
+    assert refused.value.code == "foreign_function"
+    assert _process_state() == before
+    # And training in this process still works (set_max_epochs broke every later fit).
+    from mnist_core import training
+    model = models.build_model("dense", hidden_units=8, seed=1)
+    result = training.train(model, small_mnist, epochs=1, batch_size=256)
+    assert result.epochs_completed == 1 and np.isfinite(result.history["loss"][0])
+
+
+def test_the_exploit_is_real_without_the_allow_list(tmp_path, small_model):
+    """Plain Keras safe mode loads such a file, and calling the model runs the function: this is
+    what the allow-list stops (run in a child process, whose global state may be spoiled)."""
+    path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"),
+                        _function_as_activation("keras.config", "set_epsilon"))
+    code = ("import keras, numpy as np; "
+            f"m = keras.models.load_model({str(path)!r}, safe_mode=True, compile=False); "
+            "before = keras.config.epsilon()\n"
+            "try: m(np.zeros((1, 784), 'float32'))\nexcept Exception: pass\n"
+            "print(before, keras.config.epsilon())")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, check=True).stdout.split()
+    assert output[0] != output[1], "safe mode now refuses this by itself: revisit the allow-list"
+
+
+@pytest.mark.parametrize("where, value", [
+    ("activation", "set_floatx"),                          # a bare name that is no activation
+    ("class", ("keras.layers", "TFSMLayer")),
+    ("class", ("keras.src.layers.core.dense", "Dense")),   # Keras' internals, not its public API
+    ("class", ("keras.layers", "__lambda__")),
+    ("registered", "evil>Doubler"),
+])
+def test_anything_outside_the_allow_list_is_refused(tmp_path, small_model, where, value):
+    def change(config):
+        layer = config["config"]["layers"][1]
+        if where == "activation":
+            layer["config"]["activation"] = value
+        elif where == "class":
+            layer["module"], layer["class_name"] = value
+        else:
+            layer["registered_name"] = value
+    path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"), change)
+    with pytest.raises(ModelFileError) as refused:
+        storage.load_model(path)
+    assert refused.value.code in {"foreign_object", "foreign_function", "code_layer"}
+
+
+def test_nested_compile_config_is_refused(tmp_path, small_model):
+    def nested(config):
+        config["config"]["layers"][1]["compile_config"] = {"optimizer": "adam"}
+    path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"), nested)
+    with pytest.raises(ModelFileError, match="compile_config"):
+        storage.load_model(path)
+
+
+def test_deeply_nested_config_is_a_message_not_a_crash(tmp_path, small_model):
+    path = storage.save_model(small_model, tmp_path / "m.keras")
+    _rewrite_entry(path, "config.json", b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ModelFileError, match="corrupt"):
+        storage.load_model(path)
+
+
+def test_what_learners_build_is_accepted(tmp_path, rng):
+    """The allow-list still takes every architecture the app trains, functional models and the
+    augmentation layers of the generated Keras script."""
+    for arch in models.ARCHITECTURES:
+        loaded, _ = storage.load_model(storage.save_model(models.build_model(arch),
+                                                          tmp_path / f"{arch}.keras"))
+        assert loaded.output_shape == (None, 10)
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.RandomRotation(0.04)(inputs)
+    x = keras.layers.Conv2D(8, 3, activation="relu", kernel_regularizer="l2")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    functional = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x))
+    functional.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    functional.save(tmp_path / "functional.keras")
+    loaded, _ = storage.load_model(tmp_path / "functional.keras")
+    x = rng.random((3, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(loaded(x, training=False)),
+                               np.asarray(functional(x, training=False)), atol=1e-6)
 
 
 def test_custom_object_is_refused(tmp_path):
@@ -119,7 +239,7 @@ def test_custom_object_is_refused(tmp_path):
     model = keras.Sequential([keras.Input((784,)), Doubler(), keras.layers.Dense(10, activation="softmax")])
     path = tmp_path / "custom.keras"
     model.save(path)
-    with pytest.raises(ModelFileError, match="not part of Keras|custom object"):
+    with pytest.raises(ModelFileError, match="Doubler"):
         storage.load_model(path)
 
 
