@@ -63,12 +63,12 @@ def _parse_hparams(pairs: list[str]) -> dict:
 
 
 def _train(args) -> int:
-    from . import evaluation, models, storage, training
-    hparams = _parse_hparams(args.hparam)
-    hparams = models.validate_hparams(args.arch, hparams)
+    from . import storage, training
+    from .runspec import RunSpec
+    spec = RunSpec(args.arch, _parse_hparams(args.hparam), args.epochs, args.batch_size,
+                   args.validation_split, args.seed).validated()
     data = load_mnist(args.data)
     print(f"Data: {data.source}")
-    model = models.build_model(args.arch, seed=args.seed, **hparams)
 
     def show(progress):
         line = (f"epoch {progress.epoch}/{progress.epochs} step {progress.step}/{progress.steps} "
@@ -80,19 +80,12 @@ def _train(args) -> int:
         else:
             print(f"\r{line}", end="", flush=True)
 
-    result = training.train(model, data, epochs=args.epochs, batch_size=args.batch_size,
-                            validation_split=args.validation_split, on_progress=show, seed=args.seed)
-    report = evaluation.evaluate(model, data.x_test, data.y_test)
-    print(f"Trained in {result.seconds:.1f} s. Test loss {report.loss:.4f}, "
-          f"test accuracy {report.accuracy:.4f}")
     command = "python -m mnist_core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    metadata = {"name": f"{args.arch} ({args.epochs} epochs)", "arch": args.arch, "hparams": hparams,
-                "epochs": args.epochs, "batch_size": args.batch_size,
-                "validation_split": args.validation_split, "seed": args.seed,
-                "history": result.history, "test_accuracy": report.accuracy,
-                "test_loss": report.loss, "train_seconds": round(result.seconds, 1),
-                "source": f"trained with `{command}`"}
-    path = storage.save_model(model, args.out, metadata)
+    trained = training.run(spec, data, on_progress=show, name=f"{args.arch} ({args.epochs} epochs)",
+                           source=f"trained with `{command}`")
+    print(f"Trained in {trained.result.seconds:.1f} s. Test loss {trained.report.loss:.4f}, "
+          f"test accuracy {trained.report.accuracy:.4f}")
+    path = storage.save_model(trained.model, args.out, trained.metadata)
     print(f"Saved {path}")
     return 0
 

@@ -12,21 +12,30 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import tensorflow as tf
 
 SIZE = 28
 CENTRE = (SIZE - 1) / 2
+# The ranges at strength 1 (each scaled by strength):
+ROTATION_DEGREES = 15
+SCALE = 0.15              # zoom in or out by up to 15 %
+SHEAR = 0.25
+SHIFT_PIXELS = 2.5
 ELASTIC_GRID = 4          # control points per side: one bend per third of the image
 ELASTIC_PIXELS = 1.0      # displacement's standard deviation at strength 1
 
 
-def _affine_matrices(count, strength):
+def _uniform(shape, seed):
+    return tf.random.stateless_uniform(shape, seed, -1, 1)
+
+
+def _affine_matrices(count, strength, seed):
     """Per image, the 2x3 map from an output pixel (x, y) to the input pixel it reads."""
-    angle = tf.random.uniform([count], -1, 1) * math.radians(15) * strength
-    scale = 1 + tf.random.uniform([count], -1, 1) * 0.15 * strength
-    shear = tf.random.uniform([count], -1, 1) * 0.25 * strength
-    shift = tf.random.uniform([count, 2], -1, 1) * 2.5 * strength
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    angle = _uniform([count], seeds[0]) * math.radians(ROTATION_DEGREES) * strength
+    scale = 1 + _uniform([count], seeds[1]) * SCALE * strength
+    shear = _uniform([count], seeds[2]) * SHEAR * strength
+    shift = _uniform([count, 2], seeds[3]) * SHIFT_PIXELS * strength
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
     a0, a1 = cos, -sin + shear * cos
     b0, b1 = sin, cos + shear * sin
@@ -35,11 +44,12 @@ def _affine_matrices(count, strength):
     return tf.stack([a0, a1, a2, b0, b1, b2], axis=1)
 
 
-def _elastic_displacement(count, strength):
+def _elastic_displacement(count, strength, seed):
     """(count, 28, 28, 2) smooth random displacements: Gaussian noise on a coarse grid, upsampled
     bicubically. (Simard blurs per-pixel noise with a Gaussian; a coarse grid gives the same
     smooth field for a fraction of the work.)"""
-    coarse = tf.random.normal([count, ELASTIC_GRID, ELASTIC_GRID, 2]) * ELASTIC_PIXELS * strength
+    coarse = tf.random.stateless_normal([count, ELASTIC_GRID, ELASTIC_GRID, 2], seed)
+    coarse *= ELASTIC_PIXELS * strength
     return tf.image.resize(coarse, [SIZE, SIZE], method="bicubic")
 
 
@@ -75,28 +85,16 @@ def warp(images, matrices, displacement=None):
     return (top * (1 - fy) + bottom * fy)[..., None]
 
 
-def augment_batch(images, strength: float, elastic: bool = True):
-    """images: float32 (batch, 28, 28, 1) in [0, 1]."""
+def augment_batch(images, strength: float, seed, elastic: bool = True):
+    """images: float32 (batch, 28, 28, 1) in [0, 1]; seed: two integers. The same seed gives the
+    same batch: stateless random ops, so runs on other threads can't change what a run sees."""
     count = tf.shape(images)[0]
-    displacement = _elastic_displacement(count, strength) if elastic else None
-    warped = warp(images, _affine_matrices(count, strength), displacement)
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 3)
+    displacement = _elastic_displacement(count, strength, seeds[1]) if elastic else None
+    warped = warp(images, _affine_matrices(count, strength, seeds[0]), displacement)
     # Stroke thickness: dilate (max filter) a fifth of the digits, erode (min filter) a fifth.
     thicker = tf.nn.max_pool2d(warped, 2, 1, "SAME")
     thinner = -tf.nn.max_pool2d(-warped, 2, 1, "SAME")
-    choice = tf.random.uniform([count, 1, 1, 1])
+    choice = tf.random.stateless_uniform([count, 1, 1, 1], seeds[2])
     pick = 0.2 * strength
     return tf.where(choice < pick, thicker, tf.where(choice > 1 - pick, thinner, warped))
-
-
-def augmented_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, strength: float,
-                      seed: int | None = None) -> tf.data.Dataset:
-    """A shuffled, batched, augmented dataset of (images, labels); images as the model takes them."""
-    shape = images.shape[1:]
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
-
-    def augment(x, y):
-        squares = tf.reshape(x, [-1, SIZE, SIZE, 1])
-        return tf.reshape(augment_batch(squares, strength), tf.concat([[-1], shape], 0)), y
-
-    return dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -15,35 +15,14 @@ import threading
 import time
 import traceback
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .data import MnistData
+from .runspec import RunSpec  # noqa: F401  (re-exported: the pages build RunSpecs from here)
 
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 DONE_STATES = (FINISHED, STOPPED, FAILED)
 MAX_TRAINING_SECONDS = float(os.environ.get("MNIST_STUDIO_MAX_TRAINING_SECONDS", 15 * 60))
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything that defines a training run (what the Train page's widgets choose)."""
-    arch: str = "dense"
-    hparams: dict = field(default_factory=dict)
-    epochs: int = 5
-    batch_size: int = 128
-    validation_split: float = 0.0
-    seed: int | None = None
-
-    def validated(self) -> "RunSpec":
-        from .models import validate_hparams  # noqa: PLC0415 (imports Keras)
-        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= 100:
-            raise ValueError("epochs must be a whole number from 1 to 100")
-        if not isinstance(self.batch_size, int) or not 8 <= self.batch_size <= 4096:
-            raise ValueError("batch size must be a whole number from 8 to 4096")
-        if not 0.0 <= self.validation_split <= 0.5:
-            raise ValueError("validation split must be between 0 and 0.5")
-        return RunSpec(self.arch, validate_hparams(self.arch, self.hparams), self.epochs,
-                       self.batch_size, self.validation_split, self.seed)
 
 
 class QueueFullError(RuntimeError):
@@ -66,11 +45,11 @@ class TrainingQueue:
                                      f"and {len(self._waiting)} are waiting. Try again in a minute.")
             self._waiting.append(job)
 
-    def wait_turn(self, job, cancelled: threading.Event) -> bool:
-        """Block until `job` may train (True) or it is cancelled while waiting (False)."""
+    def wait_turn(self, job, cancelled) -> bool:
+        """Block until `job` may train (True) or `cancelled()` turns true while it waits (False)."""
         with self._condition:
             while True:
-                if cancelled.is_set():          # checked first: a cancelled job never takes a slot
+                if cancelled():                 # checked first: a cancelled job never takes a slot
                     self._waiting.remove(job)
                     self._condition.notify_all()
                     return False
@@ -130,29 +109,35 @@ class JobSnapshot:
     epochs: list
     latest: object          # the newest Progress, or None
     error: str | None
-    seconds: float
+    seconds: float          # training time so far (0 while queued)
+    waited: float           # time spent in the queue before training began
 
 
 class TrainingJob:
+    """One run on its own thread. When it finishes (or is stopped after some training), its
+    TrainedRun goes to `on_done` on the job's thread, or, without `on_done`, stays in `outcome`."""
+
     def __init__(self, spec: RunSpec, data: MnistData, *, queue: TrainingQueue = SERVER_QUEUE,
-                 keep_running=None, max_seconds: float = MAX_TRAINING_SECONDS, name: str | None = None):
+                 keep_running=None, max_seconds: float = MAX_TRAINING_SECONDS, name: str | None = None,
+                 on_done=None):
         self.spec = spec.validated()
         self.id = next(_ids)
         self.name = name or f"Run {self.id}"
         self.data, self.queue = data, queue
         self.keep_running = keep_running       # returns False once the owning session is gone
-        self.max_seconds = max_seconds
+        self.max_seconds = max_seconds         # of training; time in the queue does not count
+        self.on_done = on_done
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._state = QUEUED
         self._batches: list = []
         self._epochs: list = []
         self._error: str | None = None
-        self._started = time.monotonic()
+        self._created = time.monotonic()
+        self._training_started: float | None = None
         self._seconds = 0.0
-        self.model = None
-        self.result = None
-        self.metadata: dict = {}
+        self._waited = 0.0
+        self.outcome = None                    # training.TrainedRun, once finished or stopped
         self._thread = threading.Thread(target=self._run, name=f"mnist-training-{self.id}", daemon=True)
 
     def start(self) -> "TrainingJob":
@@ -178,23 +163,28 @@ class TrainingJob:
             return self._state
 
     def snapshot(self) -> JobSnapshot:
+        now = time.monotonic()
         with self._lock:
             latest = self._batches[-1] if self._batches else None
             if self._epochs and (latest is None or self._epochs[-1].elapsed >= latest.elapsed):
                 latest = self._epochs[-1]
+            if self._state in DONE_STATES or self._training_started is None:
+                seconds = self._seconds
+                waited = self._waited if self._state != QUEUED else now - self._created
+            else:
+                seconds, waited = now - self._training_started, self._waited
             return JobSnapshot(self._state, self.queue.position(self), list(self._batches),
-                               list(self._epochs), latest, self._error,
-                               self._seconds if self._state in DONE_STATES
-                               else time.monotonic() - self._started)
+                               list(self._epochs), latest, self._error, seconds, waited)
 
     # --- the job's own thread ---------------------------------------------------------------------
+
+    def _abandoned(self) -> bool:
+        return self.stop_event.is_set() or (self.keep_running is not None and not self.keep_running())
 
     def _record(self, progress) -> None:
         with self._lock:
             (self._epochs if progress.kind == "epoch" else self._batches).append(progress)
-        if time.monotonic() - self._started > self.max_seconds:
-            self.stop_event.set()
-        if self.keep_running is not None and not self.keep_running():
+        if time.monotonic() - self._training_started > self.max_seconds or self._abandoned():
             self.stop_event.set()
 
     def _set(self, **fields) -> None:
@@ -204,13 +194,17 @@ class TrainingJob:
 
     def _run(self) -> None:
         try:
-            if not self.queue.wait_turn(self, self.stop_event):
-                self._set(state=STOPPED, seconds=time.monotonic() - self._started)
+            if not self.queue.wait_turn(self, self._abandoned):
+                self._set(state=STOPPED, waited=time.monotonic() - self._created)
                 return
-            self._set(state=RUNNING)
+            started = time.monotonic()
+            self._set(state=RUNNING, training_started=started, waited=started - self._created)
             self._train()
-            self._set(state=STOPPED if self.stop_event.is_set() else FINISHED,
-                      seconds=time.monotonic() - self._started)
+            seconds = time.monotonic() - started
+            if self.on_done is not None:      # before the state says done: a page that sees
+                self.on_done(self.outcome)    # "finished" finds the model already handed over,
+                self.outcome = None           # and the session alone holds it from now on
+            self._set(state=STOPPED if self.stop_event.is_set() else FINISHED, seconds=seconds)
         except Exception as exc:   # shown on the page as a message; the session keeps working
             traceback.print_exc()
             self._set(state=FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -219,19 +213,7 @@ class TrainingJob:
             self.data = None   # the shared dataset is not this job's to keep alive
 
     def _train(self) -> None:
-        from . import evaluation, models, training  # noqa: PLC0415 (TensorFlow, on this thread)
-        spec = self.spec
-        model = models.build_model(spec.arch, seed=spec.seed, **spec.hparams)
-        result = training.train(model, self.data, epochs=spec.epochs, batch_size=spec.batch_size,
-                                validation_split=spec.validation_split, on_progress=self._record,
-                                stop_event=self.stop_event, seed=spec.seed)
-        report = evaluation.evaluate(model, self.data.x_test, self.data.y_test)
-        self.model, self.result = model, result
-        self.metadata = {
-            "name": self.name, "arch": spec.arch, "hparams": spec.hparams, "epochs": spec.epochs,
-            "epochs_completed": result.epochs_completed, "batch_size": spec.batch_size,
-            "validation_split": spec.validation_split, "seed": spec.seed,
-            "history": result.history, "test_accuracy": report.accuracy, "test_loss": report.loss,
-            "train_seconds": round(result.seconds, 1), "stopped_early": result.stopped,
-            "source": "trained in this session",
-        }
+        from . import training  # noqa: PLC0415 (TensorFlow, on this thread)
+        self.outcome = training.run(self.spec, self.data, on_progress=self._record,
+                                    stop_event=self.stop_event, name=self.name,
+                                    source="trained in this session")

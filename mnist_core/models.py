@@ -25,7 +25,6 @@ class Param:
     low: float | None = None
     high: float | None = None
     choices: tuple = ()
-    help: str = ""
 
     def validate(self, name: str, value):
         if self.choices:
@@ -49,9 +48,9 @@ class Param:
 
 @dataclass(frozen=True)
 class Architecture:
+    """An architecture's hyperparameters and how it is meant to be trained. (Its title and
+    description, in each language, are in the app's catalogues: studio/locales.)"""
     name: str
-    title: str
-    description: str
     params: dict = field(default_factory=dict)
     epochs: int = 5              # what this architecture is meant to be trained with
     batch_size: int = 128
@@ -61,44 +60,39 @@ class Architecture:
 
 
 _COMMON = {
-    "optimizer": Param("rmsprop", str, choices=OPTIMIZERS, help="how the weights are updated"),
-    "learning_rate": Param(0.001, float, 1e-6, 1.0, help="step size of the optimizer"),
+    "optimizer": Param("rmsprop", str, choices=OPTIMIZERS),
+    "learning_rate": Param(0.001, float, 1e-6, 1.0),
 }
 
 ARCHITECTURES = {
+    # 784 pixels -> Dense(relu) -> Dense(10, softmax): the tutorial's network, ~98 % accurate.
     "dense": Architecture(
-        "dense", "Dense network (the tutorial's)",
-        "784 pixels -> Dense(relu) -> Dense(10, softmax). The tutorial's network, ~98% accurate.",
-        {"hidden_units": Param(512, int, 1, 4096, help="neurons in the hidden layer"),
-         "dropout": Param(0.0, float, 0.0, 0.9, help="fraction of hidden activations dropped in training"),
+        "dense",
+        {"hidden_units": Param(512, int, 1, 4096),
+         "dropout": Param(0.0, float, 0.0, 0.9),
          **_COMMON}),
+    # Conv(32) -> MaxPool -> Conv(64) -> MaxPool -> Dropout -> Dense(10): keras-io's mnist_convnet.
     "cnn": Architecture(
-        "cnn", "Convolutional network (the Keras example)",
-        "Conv(32) -> MaxPool -> Conv(64) -> MaxPool -> Dropout -> Dense(10, softmax): the network of "
-        "keras-io's mnist_convnet example, ~99% accurate.",
-        {"filters": Param(32, int, 1, 256, help="filters in the first convolution (the second has twice)"),
-         "dropout": Param(0.5, float, 0.0, 0.9, help="fraction of features dropped before the classifier"),
-         **_COMMON, "optimizer": Param("adam", str, choices=OPTIMIZERS, help=_COMMON["optimizer"].help)}),
+        "cnn",
+        {"filters": Param(32, int, 1, 256),
+         "dropout": Param(0.5, float, 0.0, 0.9),
+         **_COMMON, "optimizer": Param("adam", str, choices=OPTIMIZERS)}),
 }
 
 
 _RECIPE = {
-    "schedule": Param("constant", str, choices=("constant", "one_cycle"),
-                      help="learning rate: fixed, or one cycle (warm up, then cosine down to zero)"),
-    "augment": Param(0.0, float, 0.0, 1.0,
-                     help="strength of random rotation, scale, shear, shift, elastic bending and "
-                          "stroke thickness"),
+    "schedule": Param("constant", str, choices=("constant", "one_cycle")),
+    "augment": Param(0.0, float, 0.0, 1.0),
 }
 
 def _strided_cnn_params(*, filters, conv_layers, dropout, learning_rate, augment) -> dict:
     """cnn_fast and cnn_best share one network and recipe; only their defaults differ."""
     return {
-        "filters": Param(filters, int, 4, 128, help="filters in the first block (the others have twice)"),
-        "conv_layers": Param(conv_layers, int, 2, 3, help="2: two strided convolutions (28 -> 14 -> 7 "
-                             "pixels); 3: and a third at 7x7 that combines their features"),
-        "dropout": Param(dropout, float, 0.0, 0.9, help="fraction of features dropped before the classifier"),
-        "optimizer": Param("adam", str, choices=OPTIMIZERS, help=_COMMON["optimizer"].help),
-        "learning_rate": Param(learning_rate, float, 1e-6, 1.0, help="peak learning rate of the cycle"),
+        "filters": Param(filters, int, 4, 128),
+        "conv_layers": Param(conv_layers, int, 2, 3),
+        "dropout": Param(dropout, float, 0.0, 0.9),
+        "optimizer": Param("adam", str, choices=OPTIMIZERS),
+        "learning_rate": Param(learning_rate, float, 1e-6, 1.0),
         "schedule": dataclass_replace(_RECIPE["schedule"], default="one_cycle"),
         "augment": dataclass_replace(_RECIPE["augment"], default=augment),
     }
@@ -109,18 +103,14 @@ def _strided_blocks(filters: int, conv_layers: int) -> list[tuple[int, int, int]
     return [(filters, 5, 2), (2 * filters, 3, 2), (2 * filters, 3, 1)][:conv_layers]
 
 
+# Two strided, batch-normalised convolutions and a one-cycle schedule: ~99 % in half a minute.
 ARCHITECTURES["cnn_fast"] = Architecture(
-    "cnn_fast", "Fast CNN (99% in half a minute)",
-    "Two strided, batch-normalised convolutions (28 -> 14 -> 7 pixels) and a one-cycle learning "
-    "rate: about 99% test accuracy in half a minute on two CPU cores.",
+    "cnn_fast",
     _strided_cnn_params(filters=24, conv_layers=2, dropout=0.0, learning_rate=0.02, augment=0.0),
     epochs=3, batch_size=256)
+# Wider, one convolution deeper, dropout, augmentation, 15 epochs: 99.5 %+, reads drawings best.
 ARCHITECTURES["cnn_best"] = Architecture(
-    "cnn_best", "Best CNN (99.5%+, reads drawings best)",
-    "The fast CNN made wider and one convolution deeper, with dropout, augmentation (rotation, "
-    "scale, shear, shift, elastic bending, stroke thickness) and a longer one-cycle run: the most "
-    "accurate preset and the best at reading drawings. About 15 epochs, nine minutes on two CPU "
-    "cores.",
+    "cnn_best",
     _strided_cnn_params(filters=32, conv_layers=3, dropout=0.25, learning_rate=0.01, augment=0.6),
     epochs=15, batch_size=128)
 
@@ -147,57 +137,81 @@ def _architecture(arch: str) -> Architecture:
 
 
 def build_model(arch: str = "dense", *, seed: int | None = None, **hparams) -> keras.Model:
-    """A compiled model for `arch`; with no hyperparameters, the tutorial's exact settings."""
+    """A compiled model for `arch`; with no hyperparameters, the tutorial's exact settings.
+
+    `seed` fixes the initial weights and dropout of this model alone: each layer gets its own
+    seeded initializer, so two models built at once on a server's threads don't disturb each
+    other (keras.utils.set_random_seed would reseed the whole process).
+    """
     hp = validate_hparams(arch, hparams)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)   # weight initialisation, dropout and shuffling
+    layer_seeds = iter(range(1000 * seed, 1000 * seed + 1000)) if seed is not None else None
+
+    def kernel():
+        return keras.initializers.GlorotUniform(seed=next(layer_seeds) if layer_seeds else None)
+
+    def dropout(rate):
+        return layers.Dropout(rate, seed=next(layer_seeds) if layer_seeds else None, name="dropout")
+
     # Every layer is named: the names read better in the layer table, and Keras' automatic naming
     # keeps thread-local counters that a server's threads must not depend on.
     if arch == "dense":
         stack = [keras.Input(shape=(28 * 28,), name="pixels"),
-                 layers.Dense(hp["hidden_units"], activation="relu", name="hidden")]
+                 layers.Dense(hp["hidden_units"], activation="relu", kernel_initializer=kernel(),
+                              name="hidden")]
         if hp["dropout"]:
-            stack.append(layers.Dropout(hp["dropout"], name="dropout"))
+            stack.append(dropout(hp["dropout"]))
     elif arch == "cnn":
         stack = [keras.Input(shape=(28, 28, 1), name="image"),
-                 layers.Conv2D(hp["filters"], kernel_size=(3, 3), activation="relu", name="conv1"),
+                 layers.Conv2D(hp["filters"], kernel_size=(3, 3), activation="relu",
+                               kernel_initializer=kernel(), name="conv1"),
                  layers.MaxPooling2D(pool_size=(2, 2), name="pool1"),
-                 layers.Conv2D(2 * hp["filters"], kernel_size=(3, 3), activation="relu", name="conv2"),
+                 layers.Conv2D(2 * hp["filters"], kernel_size=(3, 3), activation="relu",
+                               kernel_initializer=kernel(), name="conv2"),
                  layers.MaxPooling2D(pool_size=(2, 2), name="pool2"),
                  layers.Flatten(name="flatten")]
         if hp["dropout"]:
-            stack.append(layers.Dropout(hp["dropout"], name="dropout"))
+            stack.append(dropout(hp["dropout"]))
     else:   # cnn_fast and cnn_best: the same network, cnn_best wider, deeper, trained longer, augmented
         # Strided convolutions shrink the image at once (28 -> 14 -> 7): on a CPU the full-size
         # convolutions are most of the cost, and MNIST digits lose little at half resolution.
         # A third convolution at 7x7 costs little and lifts the best preset past 99.5 %.
         stack = [keras.Input(shape=(28, 28, 1), name="image")]
         blocks = _strided_blocks(hp["filters"], hp["conv_layers"])
-        for block, (width, kernel, stride) in enumerate(blocks, 1):
-            stack += [layers.Conv2D(width, kernel, strides=stride, padding="same", use_bias=False,
-                                    name=f"conv{block}"),
+        for block, (width, size, stride) in enumerate(blocks, 1):
+            stack += [layers.Conv2D(width, size, strides=stride, padding="same", use_bias=False,
+                                    kernel_initializer=kernel(), name=f"conv{block}"),
                       layers.BatchNormalization(name=f"conv{block}_bn"),
                       layers.Activation("relu", name=f"conv{block}_relu")]
         stack.append(layers.Flatten(name="flatten"))
         if hp["dropout"]:
-            stack.append(layers.Dropout(hp["dropout"], name="dropout"))
-    stack.append(layers.Dense(NUM_CLASSES, activation="softmax", name="output"))
+            stack.append(dropout(hp["dropout"]))
+    stack.append(layers.Dense(NUM_CLASSES, activation="softmax", kernel_initializer=kernel(),
+                              name="output"))
     model = keras.Sequential(stack, name=f"mnist_{arch}")
     model.compile(optimizer=make_optimizer(hp["optimizer"], hp["learning_rate"]),
                   loss="categorical_crossentropy", metrics=["accuracy"])
-    # How to train it, read by training.train (not saved with the model: it is not the model).
-    model.mnist_recipe = {"optimizer": hp["optimizer"], "learning_rate": hp["learning_rate"],
-                          "schedule": hp.get("schedule", "constant"), "augment": hp.get("augment", 0.0)}
     return model
 
 
-def one_cycle(peak: float, total_steps: int, warmup_fraction: float = 0.25):
+def recipe(arch: str, hparams: dict | None = None) -> dict:
+    """How `arch` is trained (training.train's `recipe`): optimizer, learning rate, schedule and
+    augmentation. Not part of the model, so not saved with it."""
+    hp = validate_hparams(arch, hparams or {})
+    return {"optimizer": hp["optimizer"], "learning_rate": hp["learning_rate"],
+            "schedule": hp.get("schedule", "constant"), "augment": hp.get("augment", 0.0)}
+
+
+WARMUP_FRACTION = 4      # the first quarter of the steps warms up
+WARMUP_START = 25        # from peak / 25
+
+
+def one_cycle(peak: float, total_steps: int):
     """Warm up from peak/25 to peak, then cosine down to zero: Keras' own schedule, so a saved
     model still contains only Keras objects."""
-    warmup = max(1, int(total_steps * warmup_fraction))
+    warmup = max(1, total_steps // WARMUP_FRACTION)
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=peak / 25, decay_steps=max(1, total_steps - warmup), alpha=0.0,
-        warmup_target=peak, warmup_steps=warmup)
+        initial_learning_rate=peak / WARMUP_START, decay_steps=max(1, total_steps - warmup),
+        alpha=0.0, warmup_target=peak, warmup_steps=warmup)
 
 
 def make_optimizer(name: str, learning_rate):
@@ -234,41 +248,61 @@ def graph_dot(model: keras.Model) -> str:
     return "\n".join(lines)
 
 
+def layer_code(layer) -> str:
+    """One layer as the Keras call that makes it (the layers build_model uses)."""
+    c = layer.get_config()
+    kind = type(layer).__name__
+    if kind == "Dense":
+        return f'layers.Dense({c["units"]}, activation="{c["activation"]}")'
+    if kind == "Conv2D":
+        args = [str(c["filters"]), str(tuple(c["kernel_size"]))]
+        if tuple(c["strides"]) != (1, 1):
+            args.append(f"strides={c['strides'][0]}")
+        if c["padding"] != "valid":
+            args.append(f'padding="{c["padding"]}"')
+        if not c["use_bias"]:
+            args.append("use_bias=False")
+        if c["activation"] != "linear":
+            args.append(f'activation="{c["activation"]}"')
+        return f"layers.Conv2D({', '.join(args)})"
+    if kind == "MaxPooling2D":
+        return f"layers.MaxPooling2D(pool_size={tuple(c['pool_size'])})"
+    if kind == "Dropout":
+        return f"layers.Dropout({c['rate']})"
+    if kind == "Activation":
+        return f'layers.Activation("{c["activation"]}")'
+    if kind in ("Flatten", "BatchNormalization"):
+        return f"layers.{kind}()"
+    raise ValueError(f"no Keras code for a {kind} layer")
+
+
+def augmentation_code(strength: float) -> list[str]:
+    """Keras' own random layers closest to mnist_core.augment at `strength`: the same rotation,
+    zoom and shift ranges (Keras has no shear, elastic bending or stroke thickness layer)."""
+    from . import augment
+    shift = round(augment.SHIFT_PIXELS / 28 * strength, 4)
+    return [f"layers.RandomRotation({round(augment.ROTATION_DEGREES / 360 * strength, 4)}),",
+            f"layers.RandomZoom({round(augment.SCALE * strength, 4)}),",
+            f"layers.RandomTranslation({shift}, {shift}),"]
+
+
 def keras_code(arch: str, hparams: dict, *, epochs: int, batch_size: int,
                validation_split: float = 0.0, seed: int | None = None) -> str:
-    """A stand-alone script that trains this configuration with plain Keras."""
+    """A stand-alone script that trains this configuration with plain Keras.
+
+    The network is written from the model build_model makes, layer by layer, so the two can't drift.
+    """
     hp = validate_hparams(arch, hparams)
-    if arch == "dense":
-        body = [f'    layers.Dense({hp["hidden_units"]}, activation="relu"),']
-        if hp["dropout"]:
-            body.append(f'    layers.Dropout({hp["dropout"]}),')
-        inputs, reshape = "keras.Input(shape=(28 * 28,))", "(-1, 28 * 28)"
-    elif arch == "cnn":
-        f = hp["filters"]
-        body = [f'    layers.Conv2D({f}, kernel_size=(3, 3), activation="relu"),',
-                '    layers.MaxPooling2D(pool_size=(2, 2)),',
-                f'    layers.Conv2D({2 * f}, kernel_size=(3, 3), activation="relu"),',
-                '    layers.MaxPooling2D(pool_size=(2, 2)),',
-                '    layers.Flatten(),']
-        if hp["dropout"]:
-            body.append(f'    layers.Dropout({hp["dropout"]}),')
-        inputs, reshape = "keras.Input(shape=(28, 28, 1))", "(-1, 28, 28, 1)"
-    else:
-        f, a = hp["filters"], hp["augment"]
-        body = []
-        if a:   # close to mnist_core.augment (which also shears, bends and thickens strokes)
-            body += ["    # Augmentation, active only while training:",
-                     f"    layers.RandomRotation({round(15 / 360 * a, 4)}),",
-                     f"    layers.RandomZoom({round(0.15 * a, 4)}),",
-                     f"    layers.RandomTranslation({round(2.5 / 28 * a, 4)}, {round(2.5 / 28 * a, 4)}),"]
-        for width, kernel, stride in _strided_blocks(f, hp["conv_layers"]):
-            conv = f'layers.Conv2D({width}, {kernel}, strides={stride}, padding="same", use_bias=False)'
-            body += [f"    {conv},",
-                     "    layers.BatchNormalization(),", '    layers.Activation("relu"),']
-        body.append("    layers.Flatten(),")
-        if hp["dropout"]:
-            body.append(f'    layers.Dropout({hp["dropout"]}),')
-        inputs, reshape = "keras.Input(shape=(28, 28, 1))", "(-1, 28, 28, 1)"
+    model = build_model(arch, **hp)
+    body = []
+    if hp.get("augment"):
+        body += ["    # Augmentation, active only while training (MNIST Studio also shears, bends",
+                 "    # strokes elastically and thickens or thins them):",
+                 *("    " + line for line in augmentation_code(hp["augment"]))]
+    body += [f"    {layer_code(layer)}," for layer in model.layers]
+    flat = model.input_shape[1:] == (784,)
+    inputs = "keras.Input(shape=(28 * 28,))" if flat else "keras.Input(shape=(28, 28, 1))"
+    reshape = "(-1, 28 * 28)" if flat else "(-1, 28, 28, 1)"
     optimizer = {"rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}[hp["optimizer"]]
     momentum = ", momentum=0.9" if hp["optimizer"] == "sgd" else ""
     seed_line = [f"keras.utils.set_random_seed({seed})", ""] if seed is not None else []
@@ -279,9 +313,11 @@ def keras_code(arch: str, hparams: dict, *, epochs: int, batch_size: int,
         schedule_lines = [
             "# One cycle: warm up to the peak learning rate, then cosine down to zero.",
             f"steps = {epochs} * -(-int(60000 * (1 - {validation_split})) // {batch_size})",
-            f"schedule = keras.optimizers.schedules.CosineDecay(initial_learning_rate={hp['learning_rate']} / 25,",
-            "    decay_steps=steps - steps // 4, alpha=0.0,",
-            f"    warmup_target={hp['learning_rate']}, warmup_steps=steps // 4)", ""]
+            f"warmup = max(1, steps // {WARMUP_FRACTION})",
+            "schedule = keras.optimizers.schedules.CosineDecay(",
+            f"    initial_learning_rate={hp['learning_rate']} / {WARMUP_START}, "
+            "decay_steps=max(1, steps - warmup), alpha=0.0,",
+            f"    warmup_target={hp['learning_rate']}, warmup_steps=warmup)", ""]
     return "\n".join([
         "import keras",
         "from keras import layers",
@@ -296,7 +332,6 @@ def keras_code(arch: str, hparams: dict, *, epochs: int, batch_size: int,
         "model = keras.Sequential([",
         f"    {inputs},",
         *body,
-        '    layers.Dense(10, activation="softmax"),',
         "])",
         *schedule_lines,
         f"model.compile(optimizer=keras.optimizers.{optimizer}(learning_rate={learning_rate}"
@@ -308,7 +343,7 @@ def keras_code(arch: str, hparams: dict, *, epochs: int, batch_size: int,
         "test_loss, test_acc = model.evaluate(test_images, test_labels)",
         'print(f"test accuracy: {test_acc:.4f}")',
         "",
-        "# The tutorial's last step, read with argmax (a probability is never exactly 1):",
+        "# The tutorial's last step, read with argmax (never compare a probability with 1):",
         "probabilities = model.predict(test_images[1:2])",
         'print("test image 1 is a", probabilities.argmax(), "- the label says", test_labels[1].argmax())',
         "",

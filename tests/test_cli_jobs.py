@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from mnist_core import jobs, storage
@@ -75,7 +76,7 @@ def test_job_trains_on_its_own_thread(small_mnist):
     assert snap.state == jobs.FINISHED and snap.error is None
     assert len(snap.epochs) == 2 and snap.batches and snap.latest.kind == "epoch"
     assert set(seen_threads) == {f"mnist-training-{job.id}"}
-    assert job.model is not None and 0.5 < job.metadata["test_accuracy"] <= 1.0
+    assert job.outcome.model is not None and 0.5 < job.outcome.metadata["test_accuracy"] <= 1.0
 
 
 def test_job_stop(small_mnist):
@@ -86,7 +87,8 @@ def test_job_stop(small_mnist):
         time.sleep(0.05)
     job.stop()
     assert job.join(60)
-    assert job.state == jobs.STOPPED and job.metadata["stopped_early"] and job.model is not None
+    assert job.state == jobs.STOPPED and job.outcome.metadata["stopped_early"]
+    assert job.outcome.model is not None
 
 
 def test_queue_runs_jobs_in_turn_and_shows_position(small_mnist):
@@ -129,10 +131,55 @@ def test_job_stops_when_its_session_is_gone(small_mnist):
     assert job.join(60) and job.state == jobs.STOPPED
 
 
-def test_job_time_limit(small_mnist):
+def test_job_time_limit_counts_training_not_waiting(small_mnist):
+    """A job that waits in the queue longer than its limit still trains for its limit."""
+    queue, gate = TrainingQueue(slots=1), threading.Event()
+    holder = TrainingJob(SMALL, small_mnist, queue=queue)
+    holder._train = lambda: gate.wait(30)
+    holder.start()
     job = TrainingJob(RunSpec(hparams={"hidden_units": 16}, epochs=50, batch_size=20), small_mnist,
-                      queue=TrainingQueue(), max_seconds=1.0).start()
+                      queue=queue, max_seconds=1.5).start()
+    time.sleep(2.5)                                     # longer than the limit, in the queue
+    assert job.state == jobs.QUEUED and job.snapshot().seconds == 0
+    gate.set()
     assert job.join(60) and job.state == jobs.STOPPED
+    snap = job.snapshot()
+    assert snap.waited >= 2.4 and 1.5 <= snap.seconds < 10
+    assert snap.epochs or snap.batches                  # it did train, after the wait
+
+
+def test_job_whose_tab_is_gone_leaves_the_queue(small_mnist):
+    queue, gate, alive = TrainingQueue(slots=1), threading.Event(), threading.Event()
+    alive.set()
+    holder = TrainingJob(SMALL, small_mnist, queue=queue)
+    holder._train = lambda: gate.wait(30)
+    holder.start()
+    waiting = TrainingJob(SMALL, small_mnist, queue=queue, keep_running=alive.is_set).start()
+    time.sleep(0.3)
+    assert queue.counts() == (1, 1)
+    alive.clear()                                       # the tab closed while it waited
+    assert waiting.join(5) and waiting.state == jobs.STOPPED
+    assert queue.counts() == (1, 0) and waiting.outcome is None
+    gate.set()
+    assert holder.join(30)
+
+
+def test_same_seed_gives_the_same_run_with_two_at_once(small_mnist):
+    """Seeds belong to the run: two seeded runs training at the same time (and a third, unseeded,
+    beside them) each end with exactly the weights they get alone."""
+    spec = RunSpec(hparams={"hidden_units": 32, "dropout": 0.3}, epochs=2, batch_size=64, seed=5)
+    alone = TrainingJob(spec, small_mnist, queue=TrainingQueue(slots=1)).start()
+    assert alone.join(120)
+    queue = TrainingQueue(slots=3)
+    together = [TrainingJob(spec, small_mnist, queue=queue).start(),
+                TrainingJob(RunSpec(hparams={"hidden_units": 32}, epochs=2, batch_size=64),
+                            small_mnist, queue=queue).start(),
+                TrainingJob(spec, small_mnist, queue=queue).start()]
+    assert all(job.join(120) for job in together)
+    for job in (together[0], together[2]):
+        for mine, reference in zip(job.outcome.model.get_weights(), alone.outcome.model.get_weights()):
+            np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-6)
+        assert job.outcome.result.history == alone.outcome.result.history
 
 
 def test_failure_is_reported_not_raised(small_mnist):

@@ -95,33 +95,62 @@ def test_layer_table_and_graph():
     assert dot.startswith("digraph") and dot.count("->") == len(model.layers)
 
 
+def _layer_facts(layer):
+    """What makes a layer what it is, without its name and seeds."""
+    config = layer.get_config()
+    ignored = {"name", "seed", "kernel_initializer", "bias_initializer", "dtype", "trainable"}
+    return type(layer).__name__, {k: v for k, v in config.items() if k not in ignored}
+
+
 @pytest.mark.parametrize("arch, hparams", [("dense", {}), ("cnn", {"filters": 8, "optimizer": "sgd"}),
                                            ("dense", {"dropout": 0.3, "optimizer": "adamw"}),
                                            ("cnn_fast", {}), ("cnn_best", {"filters": 8})])
 def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, hparams):
-    """The script shown on the Train page is real: run it (on a slice of MNIST, no download)."""
+    """The script shown on the Train page is real: run it (on a slice of MNIST, no download) and
+    compare it with build_model layer by layer, its schedule and its augmentation ranges."""
+    from mnist_core import augment
     small = ((mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64]))
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: small)
     code = models.keras_code(arch, hparams, epochs=1, batch_size=64, validation_split=0.1, seed=3)
     namespace = {}
     exec(compile(code, "<keras_code>", "exec"), namespace)  # noqa: S102 (our own generated code)
-    built = models.build_model(arch, **hparams)
-    script = namespace["model"]
-    trainable = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
-    assert trainable(script) == trainable(built)   # augmentation layers have no weights
+    built, script = models.build_model(arch, **hparams), namespace["model"]
+    randomising = [l for l in script.layers if type(l).__name__.startswith("Random")]
+    network = [l for l in script.layers if l not in randomising]
+    assert [_layer_facts(l) for l in network] == [_layer_facts(l) for l in built.layers]
+    assert script.count_params() == built.count_params()
     assert 0.0 <= namespace["test_acc"] <= 1.0
+    hp = models.validate_hparams(arch, hparams)
+    if hp.get("schedule") == "one_cycle":          # the same schedule as training.train makes
+        steps = -(-int(60000 * 0.9) // 64)
+        assert namespace["schedule"].get_config() == models.one_cycle(hp["learning_rate"], steps).get_config()
+    if hp.get("augment"):
+        strength = hp["augment"]
+        rotation, zoom, shift = (l.get_config() for l in randomising)
+        assert rotation["factor"][1] == pytest.approx(augment.ROTATION_DEGREES / 360 * strength, abs=1e-4)
+        assert zoom["height_factor"] == pytest.approx(augment.SCALE * strength, abs=1e-4)
+        assert shift["width_factor"] == pytest.approx(augment.SHIFT_PIXELS / 28 * strength, abs=1e-4)
+    else:
+        assert not randomising
 
 
 def test_presets_train_with_their_recipe(small_mnist):
     """cnn_fast/cnn_best: a one-cycle schedule sized to the run, augmentation through tf.data."""
     from mnist_core import training
     model = models.build_model("cnn_best", filters=4)
-    result = training.train(model, small_mnist, epochs=2, batch_size=100, validation_split=0.1)
+    result = training.train(model, small_mnist, epochs=2, batch_size=100, validation_split=0.1,
+                            recipe=models.recipe("cnn_best", {"filters": 4}))
     schedule = model.optimizer.learning_rate
     assert result.epochs_completed == 2 and "val_accuracy" in result.history
     assert type(model.optimizer._learning_rate).__name__ == "CosineDecay"
     assert float(schedule) < 0.001          # annealed to (almost) zero at the end of the cycle
-    assert models.ARCHITECTURES["cnn_fast"].epochs == 3
+
+
+def test_without_a_recipe_a_model_trains_as_compiled(small_mnist):
+    from mnist_core import training
+    model = models.build_model("cnn_best", filters=4)
+    training.train(model, small_mnist, epochs=1, batch_size=100)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)   # the preset's peak, constant
 
 
 def test_presets_save_and_load_safely(tmp_path, small_mnist):

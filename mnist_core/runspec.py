@@ -1,0 +1,54 @@
+"""What defines a training run, its limits, and the metadata a trained model carries.
+
+Written once here and used by the Train page, the command line, the jobs and the model files.
+Imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EPOCHS = (1, 100)
+BATCH_SIZE = (8, 4096)
+VALIDATION_SPLIT = (0.0, 0.5)
+
+
+def check_run(epochs, batch_size, validation_split) -> None:
+    """ValueError unless the three numbers lie within the limits above."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or not EPOCHS[0] <= epochs <= EPOCHS[1]:
+        raise ValueError(f"epochs must be a whole number from {EPOCHS[0]} to {EPOCHS[1]}; got {epochs!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or \
+            not BATCH_SIZE[0] <= batch_size <= BATCH_SIZE[1]:
+        raise ValueError(f"batch size must be a whole number from {BATCH_SIZE[0]} to "
+                         f"{BATCH_SIZE[1]}; got {batch_size!r}")
+    if not isinstance(validation_split, (int, float)) or \
+            not VALIDATION_SPLIT[0] <= validation_split <= VALIDATION_SPLIT[1]:
+        raise ValueError(f"validation split must be between {VALIDATION_SPLIT[0]} and "
+                         f"{VALIDATION_SPLIT[1]}; got {validation_split!r}")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a training run (what the Train page's widgets choose)."""
+    arch: str = "dense"
+    hparams: dict = field(default_factory=dict)
+    epochs: int = 5
+    batch_size: int = 128
+    validation_split: float = 0.0
+    seed: int | None = None
+
+    def validated(self) -> "RunSpec":
+        from .models import validate_hparams  # noqa: PLC0415 (imports Keras)
+        check_run(self.epochs, self.batch_size, self.validation_split)
+        return RunSpec(self.arch, validate_hparams(self.arch, self.hparams), self.epochs,
+                       self.batch_size, float(self.validation_split), self.seed)
+
+    def metadata(self, result, report, **extra) -> dict:
+        """The metadata saved with a model trained from this spec (`result`: TrainingResult,
+        `report`: EvaluationReport); `extra` adds e.g. its name and where it came from."""
+        return {"arch": self.arch, "hparams": dict(self.hparams), "epochs": self.epochs,
+                "epochs_completed": result.epochs_completed, "batch_size": self.batch_size,
+                "validation_split": self.validation_split, "seed": self.seed,
+                "history": result.history, "test_accuracy": report.accuracy,
+                "test_loss": report.loss, "train_seconds": round(result.seconds, 1),
+                "stopped_early": result.stopped, **extra}
