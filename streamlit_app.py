@@ -3,28 +3,45 @@
     streamlit run streamlit_app.py
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
+from studio.i18n import choose_language, t
 from studio.runtime import keep_keras_state_across_reruns
-from studio.sidebar import sidebar_ui
+from studio.sidebar import notices_ui, sidebar_ui
 
 keep_keras_state_across_reruns()
 
-PAGES = [
-    st.Page("app_pages/overview.py", title="Overview", icon=":material/home:", default=True),
-    st.Page("app_pages/explore.py", title="Explore", icon=":material/grid_view:", url_path="explore"),
-    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
-    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/fact_check:", url_path="evaluate"),
-    st.Page("app_pages/predict.py", title="Predict", icon=":material/draw:", url_path="predict"),
-]
+# Shipped with the app: a page icon named like ":material/draw:" is fetched from a font host.
+ICON = str(Path(__file__).with_name("static") / "favicon.png")
+
+
+def pages() -> list:
+    return [
+        st.Page("app_pages/overview.py", title=t("page.overview"), icon=":material/home:", default=True),
+        st.Page("app_pages/explore.py", title=t("page.explore"), icon=":material/grid_view:",
+                url_path="explore"),
+        st.Page("app_pages/train.py", title=t("page.train"), icon=":material/model_training:",
+                url_path="train"),
+        st.Page("app_pages/evaluate.py", title=t("page.evaluate"), icon=":material/fact_check:",
+                url_path="evaluate"),
+        st.Page("app_pages/predict.py", title=t("page.predict"), icon=":material/draw:",
+                url_path="predict"),
+    ]
 
 
 def main():
-    st.set_page_config(page_title="MNIST Studio", page_icon=":material/draw:", layout="wide")
-    page = st.navigation(PAGES)
-    sidebar_ui()
-    page.run()
+    choose_language()
+    page = st.navigation(pages())
+    st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON, layout="wide")
+    sidebar = st.sidebar.container()
+    notices_ui()
+    try:
+        page.run()
+    finally:   # after the page, even one that stopped early: the sidebar says what the page did
+        sidebar_ui(sidebar)
 
 
 main()

@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from studio import charts, state, urls
+from studio.i18n import t
+from studio.sidebar import model_banner_ui
 
-with st.spinner("Loading TensorFlow…"):
+with st.spinner(t("tf.loading")):
     from mnist_core.evaluation import evaluate
-    from mnist_core.predict import top_k
 
 GALLERY = 24
 
@@ -22,38 +23,38 @@ def report_for(entry, data):
     return entry.report
 
 
-@st.cache_resource(show_spinner="Evaluating the default model on 10,000 digits…")
+@st.cache_resource(show_spinner=False)
 def default_report():
     model, predictor = state.loaded(state.default_entry())
     data = state.get_data()
     return evaluate(model, data.x_test, data.y_test, predictor=predictor)
 
 
-def headline_ui(report, entry):
+def headline_ui(report):
     cols = st.columns(3)
-    cols[0].metric("Test accuracy", f"{report.accuracy:.2%}")
-    cols[1].metric("Test loss", f"{report.loss:.4f}")
-    cols[2].metric("Mistakes", f"{len(report.mistakes):,} of 10,000")
+    cols[0].metric(t("evaluate.accuracy"), f"{report.accuracy:.2%}")
+    cols[1].metric(t("evaluate.loss"), f"{report.loss:.4f}")
+    cols[2].metric(t("evaluate.mistakes"), t("evaluate.mistakes.value", count=f"{len(report.mistakes):,}"))
     st.code(f"test_loss, test_acc = model.evaluate(test_images, test_labels)\n"
-            f"# test_acc: {report.accuracy:.4f}   ({entry.name})", language="python")
+            f"# test_acc: {report.accuracy:.4f}", language="python")
 
 
 def tutorial_step_ui(report, data):
-    st.subheader("The tutorial's last step: test image 1")
+    st.subheader(t("evaluate.last_step"))
     probabilities = report.probabilities[1]
     left, right = st.columns([1, 3])
     left.image(charts.digit(data.x_test[1], 4), width=112)
     with right:
         digit = int(probabilities.argmax())
-        st.markdown(f"`predictions[1].argmax()` = **{digit}** with probability "
-                    f"{probabilities[digit]:.4f}; the label is **{data.y_test[1]}**.")
-        st.caption("Read the answer with argmax. The tutorial compared a probability with exactly 1, "
-                   f"which fails here: {probabilities[digit]:.6f} ≠ 1.")
+        st.markdown(t("evaluate.argmax", digit=digit, p=f"{probabilities[digit]:.4f}", label=data.y_test[1]))
+        named = [i for i in range(10) if probabilities[i] == 1]   # the note's own loop
+        st.caption(t("evaluate.equals_one_found" if named else "evaluate.equals_one_nothing",
+                     p=f"{probabilities[digit]:.9f}"))
 
 
 def confusion_ui(report, data):
-    st.subheader("Confusion matrix")
-    st.caption("Rows are the true digit, columns what the model said. Click a cell to see its images.")
+    st.subheader(t("evaluate.confusion"))
+    st.caption(t("evaluate.confusion.caption"))
     left, right = st.columns([3, 2])
     with left:
         picked = charts.heatmap(report.confusion, row="true", column="predicted", value="images",
@@ -64,49 +65,47 @@ def confusion_ui(report, data):
         st.session_state["eval_true"], st.session_state["eval_pred"] = int(picked["true"]), int(picked["predicted"])
     with right:
         a, b = st.columns(2)
-        true_digit = a.selectbox("True digit", range(10), key="eval_true")
-        predicted = b.selectbox("Predicted", range(10), key="eval_pred")
+        true_digit = a.selectbox(t("evaluate.true_digit"), range(10), key="eval_true")
+        predicted = b.selectbox(t("evaluate.predicted"), range(10), key="eval_pred")
         urls.write(true=true_digit, pred=predicted)
         cell = report.cell(true_digit, predicted, data.y_test)
-        st.markdown(f"**{len(cell)}** test images are {true_digit}s read as {predicted}.")
+        st.markdown(t("evaluate.cell", count=len(cell), true=true_digit, predicted=predicted))
         shown = cell[:GALLERY]
         charts.digit_row(data.x_test[shown], [f"#{i} ({report.probabilities[i, predicted]:.0%})"
                                               for i in shown], scale=2)
 
 
 def per_class_ui(report):
-    st.subheader("Per digit")
-    frame = pd.DataFrame({"digit": range(10), "precision": report.precision, "recall": report.recall,
-                          "F1": report.f1, "test images": report.confusion.sum(axis=1)})
+    st.subheader(t("evaluate.per_digit"))
+    low = 0.9 if min(report.precision.min(), report.recall.min()) >= 0.9 else 0.0
+    frame = pd.DataFrame({t("col.digit"): range(10), t("col.precision"): report.precision,
+                          t("col.recall"): report.recall, "F1": report.f1,
+                          t("col.test_images"): report.confusion.sum(axis=1)})
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        name: st.column_config.ProgressColumn(name, format="percent", min_value=0.9, max_value=1.0)
-        for name in ("precision", "recall", "F1")})
-    st.caption("Precision: of the images the model called this digit, the share that were. Recall: "
-               "of the images of this digit, the share it found.")
+        name: st.column_config.ProgressColumn(name, format="percent", min_value=low, max_value=1.0)
+        for name in (t("col.precision"), t("col.recall"), "F1")})
+    st.caption(t("evaluate.per_digit.caption", low=f"{low:.0%}"))
 
 
 def mistakes_ui(report, data):
-    st.subheader("The most confident mistakes")
+    st.subheader(t("evaluate.worst"))
     shown = report.mistakes[:GALLERY]
-    captions = []
-    for index in shown:
-        top = top_k(report.probabilities[index], 3)
-        captions.append(f"#{index}: a {data.y_test[index]}, read as " +
-                        ", ".join(f"{d} {p:.0%}" for d, p in top))
-    st.caption("Each caption: the test image's index, its label, and the model's three likeliest "
-               "digits with their probabilities.")
+    captions = [f"#{i}: {data.y_test[i]} → {report.predictions[i]} "
+                f"({report.probabilities[i, report.predictions[i]]:.0%})" for i in shown]
+    st.caption(t("evaluate.worst.caption"))
     charts.digit_row(data.x_test[shown], captions, scale=3, width=110)
 
 
 def main():
-    st.title("Evaluate")
+    st.title(t("evaluate.title"))
     data = state.require_data()
     entry = state.studio().active()
     if entry is None:
-        st.info("There is no model to evaluate yet: train one on the Train page.")
+        st.info(t("evaluate.no_model"))
         return
+    model_banner_ui(entry)
     report = report_for(entry, data)
-    headline_ui(report, entry)
+    headline_ui(report)
     tutorial_step_ui(report, data)
     confusion_ui(report, data)
     per_class_ui(report)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from mnist_core.data import class_counts, describe, mean_images
 from studio import charts, state, urls
+from studio.i18n import labels_in_this_language, t
 
 SPLITS = ("train", "test")
 GRID_SIZE = 40
@@ -26,10 +27,11 @@ def choose_image_ui(data):
     left, right, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
     urls.seed_widget("explore_split", urls.read_choice("split", "test", SPLITS))
     with left:
-        split = st.segmented_control("Split", SPLITS, key="explore_split", required=True)
+        split = st.segmented_control(t("explore.split"), SPLITS, key="explore_split", required=True,
+                                     format_func=labels_in_this_language("explore.split.{}"))
     images, labels = arrays(data, split)
     urls.seed_widget(f"explore_index_{split}", urls.read_int("index", 0, 0, len(images) - 1))
-    index = right.number_input(f"Image index (0–{len(images) - 1})", 0, len(images) - 1,
+    index = right.number_input(t("explore.index", last=len(images) - 1), 0, len(images) - 1,
                                key=f"explore_index_{split}")
     urls.write(split=split, index=index)
     return split, int(index)
@@ -42,11 +44,12 @@ def one_image_ui(data, split, index):
     with left:
         st.image(charts.digit(image, 8), width=224)
         st.markdown(f"`{split}_labels[{index}]` = **{labels[index]}**")
-        st.caption(f"`{split}_images[{index}]`: {image.dtype}, shape {image.shape}, "
-                   f"values {image.min()}–{image.max()}")
+        st.caption(t("explore.image_facts", name=f"{split}_images[{index}]", dtype=image.dtype,
+                     shape=image.shape, low=image.min(), high=image.max()))
     with right:
-        view = st.segmented_control("Pixels as", ["heatmap", "table"], default="heatmap",
-                                    key="explore_pixels", required=True)
+        view = st.segmented_control(t("explore.pixels_as"), ["heatmap", "table"], default="heatmap",
+                                    key="explore_pixels", required=True,
+                                    format_func=labels_in_this_language("explore.pixels.{}"))
         if view == "heatmap":
             charts.heatmap(image, row="row", column="column", value="pixel", scheme="greys",
                            annotate=False, height=330, reverse_colors=True, linear=True)
@@ -57,9 +60,10 @@ def one_image_ui(data, split, index):
 def grid_ui(data):
     split = st.session_state.get("explore_split", "test")
     images, labels = arrays(data, split)
-    chosen = st.pills("Show digits", list(range(10)), selection_mode="multi", key="explore_filter")
+    chosen = st.pills(t("explore.show_digits"), list(range(10)), selection_mode="multi", key="explore_filter")
     indices = np.flatnonzero(np.isin(labels, chosen)) if chosen else np.arange(len(labels))
-    st.caption(f"{len(indices):,} {split} images match; the first {min(GRID_SIZE, len(indices))}:")
+    st.caption(t("explore.matches", count=f"{len(indices):,}", split=t(f"explore.split.{split}"),
+                 shown=min(GRID_SIZE, len(indices))))
     shown = indices[:GRID_SIZE]
     charts.digit_row(images[shown], [f"#{i}: {labels[i]}" for i in shown], scale=2)
 
@@ -67,27 +71,25 @@ def grid_ui(data):
 def statistics_ui(data):
     counts = pd.DataFrame({"digit": np.tile(np.arange(10), 2),
                            "images": np.concatenate([class_counts(data.y_train), class_counts(data.y_test)]),
-                           "split": ["train"] * 10 + ["test"] * 10})
+                           "split": [t("explore.split.train")] * 10 + [t("explore.split.test")] * 10})
     left, right = st.columns(2)
     with left:
-        st.subheader("How many of each digit")
+        st.subheader(t("explore.counts"))
         charts.bar_chart(counts, x="digit", y="images", color="split")
     with right:
-        st.subheader("The average of each digit")
+        st.subheader(t("explore.means"))
         split = st.session_state.get("explore_split", "test")
         charts.digit_row(digit_means(split) / 255.0, list(range(10)), scale=2, width=44)
-        st.caption("Every training image of a digit, averaged: the blur is how much people's "
-                   "handwriting varies.")
+        st.caption(t("explore.means.caption", split=t(f"explore.split.{split}")))
 
 
 def shapes_ui(data):
-    st.subheader("The arrays, as the tutorial sees them")
+    st.subheader(t("explore.arrays"))
     shapes = describe(data)
     st.code("\n".join([
         f"train_images: {shapes['x_train']}", f"train_labels: {shapes['y_train']}",
         f"test_images:  {shapes['x_test']}", f"test_labels:  {shapes['y_test']}"]), language=None)
-    st.markdown("The tutorial's checks, corrected (labels are a flat vector of uint8, not one-hot "
-                "yet), run against the arrays loaded here:")
+    st.markdown(t("explore.checks"))
     checks = [
         ("train_images.shape == (60000, 28, 28)", data.x_train.shape == (60000, 28, 28)),
         ("train_images.dtype == np.uint8", data.x_train.dtype == np.uint8),
@@ -96,16 +98,17 @@ def shapes_ui(data):
         ("test_labels.shape == (10000,)", data.y_test.shape == (10000,)),
         ("set(test_labels) == set(range(10))", set(np.unique(data.y_test)) == set(range(10))),
     ]
-    st.code("\n".join(f"assert {text:<40} # {'passes' if ok else 'FAILS'}" for text, ok in checks),
+    st.code("\n".join(f"assert {text:<40} # {t('explore.passes') if ok else t('explore.fails')}"
+                      for text, ok in checks),
             language="python")
 
 
 def main():
-    st.title("Explore the data")
+    st.title(t("explore.title"))
     data = state.require_data()
     split, index = choose_image_ui(data)
     one_image_ui(data, split, index)
-    st.subheader("Samples")
+    st.subheader(t("explore.samples"))
     grid_ui(data)
     statistics_ui(data)
     shapes_ui(data)

@@ -5,20 +5,23 @@ import pandas as pd
 import streamlit as st
 
 from studio import charts, state, urls
+from studio.i18n import labels_in_this_language, t
+from studio.sidebar import model_banner_ui
 
-with st.spinner("Loading TensorFlow…"):
+with st.spinner(t("tf.loading")):
     from mnist_core.predict import Reading
-    from mnist_core.preprocess import (MAX_UPLOAD_BYTES, EmptyDrawingError, ImageFileError,
-                                       canvas_to_mnist_steps, image_from_bytes, to_model_input)
+    from mnist_core.preprocess import (MAX_UPLOAD_BYTES, STROKE_WIDTHS, EmptyDrawingError,
+                                       ImageFileError, canvas_to_mnist_steps, image_from_bytes,
+                                       to_model_input)
 
-SOURCES = {"draw": "Draw", "test": "Test image", "upload": "Upload a photo"}
+SOURCES = ("draw", "test", "upload")
 CANVAS_SIZE = 280
 
 
 def source_ui() -> str:
     default = "test" if "index" in st.query_params else "draw"
-    urls.seed_widget("predict_source", urls.read_choice("source", default, list(SOURCES)))
-    source = st.segmented_control("Input", list(SOURCES), format_func=SOURCES.get,
+    urls.seed_widget("predict_source", urls.read_choice("source", default, SOURCES))
+    source = st.segmented_control(t("predict.input"), SOURCES, format_func=labels_in_this_language("predict.source.{}"),
                                   key="predict_source", required=True)
     urls.write(source=source)
     return source
@@ -27,9 +30,8 @@ def source_ui() -> str:
 def draw_ui():
     """The canvas; returns its RGBA pixels, or None before anything is drawn."""
     from streamlit_drawable_canvas import st_canvas   # only inside a running app (see README)
-    st.caption("Draw one digit, large, in the middle. Undo, redo and clear are in the canvas toolbar.")
-    # Wider strokes than this make heavier digits than MNIST ever has (see MNIST_INK_RANGE).
-    width = st.slider("Stroke width", 8, 32, 20, key="predict_stroke")
+    st.caption(t("predict.draw.caption"))
+    width = st.slider(t("predict.stroke"), *STROKE_WIDTHS, 20, key="predict_stroke")
     result = st_canvas(stroke_width=width, stroke_color="#1e1b4b", background_color="",
                        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
                        return_image_data=True, key="predict_canvas")
@@ -39,71 +41,72 @@ def draw_ui():
 def test_image_ui():
     data = state.get_data()
     if data is None:
-        st.warning("The test images need MNIST, which is not available here. " +
-                   (state.data_problem() or "") + " You can still draw or upload a digit.")
+        st.warning(t("predict.no_test_images"))
         return None, None
     urls.seed_widget("predict_index", urls.read_int("index", 1, 0, len(data.x_test) - 1))
-    index = st.number_input(f"Test image index (0–{len(data.x_test) - 1})", 0, len(data.x_test) - 1,
+    index = st.number_input(t("predict.test_index", last=len(data.x_test) - 1), 0, len(data.x_test) - 1,
                             key="predict_index")
     urls.write(index=index)
     return data.x_test[int(index)], int(data.y_test[int(index)])
 
 
 def upload_ui():
-    upload = st.file_uploader("A photo or scan of one digit", key="predict_upload",
+    upload = st.file_uploader(t("predict.upload.label"), key="predict_upload",
                               type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
                               max_upload_size=MAX_UPLOAD_BYTES // 2**20)
     if upload is None:
         return None
     try:
-        return image_from_bytes(upload.getvalue())
+        picture = image_from_bytes(upload.getvalue())
     except ImageFileError as exc:
-        st.error(str(exc))
+        st.error(t(f"image_file.{exc.code}", **exc.values))
         return None
+    st.image(picture, caption=t("predict.upload.yours"), width=CANVAS_SIZE)
+    return picture
 
 
 def reading_ui(reading: Reading, label: int | None):
     if reading.sure:
-        st.metric("Prediction", reading.digit, help="the digit with the highest probability (argmax)")
-        st.caption(f"Confidence {reading.confidence:.1%}" +
-                   ("" if label is None else f" · the label says {label}"))
+        st.metric(t("predict.prediction"), reading.digit, help=t("predict.prediction.help"))
+        st.caption(t("predict.confidence", confidence=f"{reading.confidence:.1%}") +
+                   ("" if label is None else " · " + t("predict.label_says", label=label)))
     else:
-        st.metric("Prediction", "?", help="the model won't name a digit it is unsure of")
-        st.warning(reading.problem)
-        if label is not None:
-            st.caption(f"The label says {label}.")
+        st.metric(t("predict.prediction"), "?", help=t("predict.withheld.help"))
+        st.warning(t(f"reading.{reading.problem.code}", **reading.problem.values))
+        hint = ", ".join(f"{digit} ({p:.0%})" for digit, p in reading.top3)
+        st.caption(t("predict.top3", hint=hint) +
+                   ("" if label is None else " · " + t("predict.label_says", label=label)))
     frame = pd.DataFrame({"digit": range(10), "probability": reading.probabilities,
-                          "top": np.arange(10) == reading.digit})
+                          "top": np.arange(10) == reading.guess})
     charts.bar_chart(frame, x="digit", y="probability", highlight="top", y_format="%", height=200)
 
 
 def inspector_ui(steps, predictor):
-    with st.expander("How the drawing becomes a 28×28 digit", expanded=False):
-        st.caption("MNIST's own preprocessing: crop to the ink, scale the longer side to 20 px, then "
-                   "centre by the centre of mass in 28×28. Squashing the whole canvas to 28×28 instead "
-                   "gives the model a digit unlike any it was trained on.")
+    with st.expander(t("predict.inspector.title"), expanded=False):
+        st.caption(t("predict.inspector.caption"))
         top, bottom, left, right = steps.bbox
         cols = st.columns(5)
-        stages = [("your input", steps.ink), (f"cropped {right - left}×{bottom - top}", steps.cropped),
-                  (f"scaled to {steps.scaled.shape[1]}×{steps.scaled.shape[0]}", steps.scaled),
-                  ("centred 28×28", steps.centred), ("plain resize 28×28", steps.plain_resize)]
+        stages = [(t("predict.stage.input"), steps.ink),
+                  (t("predict.stage.cropped", w=right - left, h=bottom - top), steps.cropped),
+                  (t("predict.stage.scaled", w=steps.scaled.shape[1], h=steps.scaled.shape[0]), steps.scaled),
+                  (t("predict.stage.centred"), steps.centred), (t("predict.stage.plain"), steps.plain_resize)]
         for column, (caption, image) in zip(cols, stages):
             scale = max(1, 140 // max(image.shape))
             column.image(charts.digit(image, scale), caption=caption, width=140)
         centred, plain = predictor.predict_proba(np.stack([steps.centred, steps.plain_resize]))
         a, b = st.columns(2)
-        a.metric("With MNIST's preprocessing", int(centred.argmax()), f"{centred.max():.0%} sure",
-                 delta_color="off")
-        b.metric("With a plain resize", int(plain.argmax()), f"{plain.max():.0%} sure", delta_color="off")
+        for column, name, probabilities in ((a, "predict.with_mnist", centred), (b, "predict.with_plain", plain)):
+            column.metric(t(name), int(probabilities.argmax()))
+            column.caption(t("predict.sure", p=f"{probabilities.max():.0%}"))
 
 
 def main():
-    st.title("Predict")
+    st.title(t("predict.title"))
     entry = state.studio().active()
     if entry is None:
-        st.error("There is no model: the bundled default model is missing and none was trained yet. "
-                 "Train one on the Train page.")
+        st.error(t("predict.no_model"))
         return
+    model_banner_ui(entry)
     _, predictor = state.loaded(entry)
     source = source_ui()
     left, right = st.columns([3, 2], gap="large")
@@ -117,7 +120,7 @@ def main():
             picture = upload_ui()
     with right:
         if picture is None:
-            st.info("Waiting for a digit…" if source != "test" else "Choose a test image.")
+            st.info(t("predict.waiting_test" if source == "test" else "predict.waiting"))
             return
         try:
             if source == "test":        # MNIST images are already prepared: use them as they are
@@ -126,18 +129,15 @@ def main():
                 steps = canvas_to_mnist_steps(picture)
                 model_image = steps.centred
         except EmptyDrawingError:
-            st.info("The canvas is empty: draw a digit." if source == "draw"
-                    else "There is no digit in this picture (it is blank).")
+            st.info(t("predict.empty_canvas" if source == "draw" else "predict.empty_picture"))
             return
         except ValueError as exc:
-            st.error(f"This picture can't be read: {exc}")
+            st.error(t("predict.unreadable", detail=str(exc)))
             return
-        reading = Reading(predictor.predict_proba(model_image)[0], model_image)
-        reading_ui(reading, label)
-        st.image(charts.digit(model_image, 5), caption="what the model sees (28×28)", width=140)
+        reading_ui(predictor.read(model_image), label)
+        st.image(charts.digit(model_image, 5), caption=t("predict.model_sees"), width=140)
     if steps is not None:
         inspector_ui(steps, predictor)
-    st.caption(f"Model: {entry.name}")
 
 
 main()

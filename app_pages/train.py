@@ -1,19 +1,23 @@
 """Step 2: build a network and train it, watching it learn.
 
 Training runs on a background thread owned by this session (mnist_core.jobs); this page only
-starts it, polls it a few times a second while it runs, and draws.
+starts it, polls it a few times a second while it runs, and draws. A finished run hands its model
+to the session (studio.state) and becomes the active model for Evaluate and Predict.
 """
 
 import pandas as pd
 import streamlit as st
 
 from studio import charts, state, urls
+from studio.i18n import labels_in_this_language, t
+from studio.sidebar import model_label
 
-with st.spinner("Loading TensorFlow…"):
-    from mnist_core import jobs, models, storage
+with st.spinner(t("tf.loading")):
+    from mnist_core import jobs, models, runspec, storage
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
+MAX_EPOCHS_HERE = 30          # the page offers fewer than the library allows (runspec.EPOCHS)
 POLL_SECONDS = state.POLL_SECONDS
 
 
@@ -22,42 +26,41 @@ POLL_SECONDS = state.POLL_SECONDS
 def settings_ui() -> jobs.RunSpec:
     names = list(models.ARCHITECTURES)
     urls.seed_widget("train_arch", urls.read_choice("arch", "dense", names))
-    arch = st.selectbox("Architecture", names, key="train_arch", on_change=use_recommended_run,
-                        format_func=lambda name: models.ARCHITECTURES[name].title)
+    arch = st.selectbox(t("train.architecture"), names, key="train_arch", on_change=use_recommended_run,
+                        format_func=labels_in_this_language("arch.{}.title"))
     spec = models.ARCHITECTURES[arch]
-    st.caption(spec.description + (f" Train it for {spec.epochs} epochs with batch size "
-                                   f"{spec.batch_size}." if arch != "dense" else ""))
+    st.caption(t(f"arch.{arch}.description") + (
+        " " + t("train.recommended", epochs=spec.epochs, batch=spec.batch_size) if arch != "dense" else ""))
 
     hparams = {}
     columns = st.columns(len(spec.params))
     for column, (name, param) in zip(columns, spec.params.items()):
-        key, label = f"train_{arch}_{name}", name.replace("_", " ").capitalize()
+        key, label, help_text = f"train_{arch}_{name}", t(f"hparam.{name}"), t(f"hparam.{name}.help")
         with column:
             if param.choices:
-                hparams[name] = st.selectbox(label, param.choices, key=key, help=param.help,
+                hparams[name] = st.selectbox(label, param.choices, key=key, help=help_text,
                                              index=param.choices.index(param.default))
             elif name == "learning_rate":
                 rates = sorted(set(LEARNING_RATES) | {param.default})   # a preset's own default too
                 hparams[name] = st.select_slider(label, rates, value=param.default, key=key,
-                                                 help=param.help)
+                                                 help=help_text)
             elif param.kind is int:
                 hparams[name] = st.number_input(label, int(param.low), int(param.high),
-                                                int(param.default), key=key, help=param.help)
+                                                int(param.default), key=key, help=help_text)
             else:
                 hparams[name] = st.slider(label, float(param.low), float(param.high),
-                                          float(param.default), step=0.05, key=key, help=param.help)
+                                          float(param.default), step=0.05, key=key, help=help_text)
 
     left, middle, right, last = st.columns(4)
-    urls.seed_widget("train_epochs", urls.read_int("epochs", spec.epochs, 1, 30))
+    urls.seed_widget("train_epochs", urls.read_int("epochs", spec.epochs, runspec.EPOCHS[0], MAX_EPOCHS_HERE))
     urls.seed_widget("train_batch", spec.batch_size)
-    epochs = left.slider("Epochs", 1, 30, key="train_epochs", help="passes over the training data")
-    batch_size = middle.select_slider("Batch size", BATCH_SIZES, key="train_batch",
-                                      help="images per weight update")
-    validation_split = right.slider("Validation split", 0.0, 0.3, 0.0, step=0.05, key="train_val",
-                                    help="fraction of training images held out to watch for "
-                                         "overfitting (the tutorial uses none)")
-    seed = last.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed",
-                             help="the same seed and settings give the same run")
+    epochs = left.slider(t("train.epochs"), runspec.EPOCHS[0], MAX_EPOCHS_HERE, key="train_epochs",
+                         help=t("train.epochs.help"))
+    batch_size = middle.select_slider(t("train.batch_size"), BATCH_SIZES, key="train_batch",
+                                      help=t("train.batch_size.help"))
+    validation_split = right.slider(t("train.validation"), runspec.VALIDATION_SPLIT[0], 0.3, 0.0,
+                                    step=0.05, key="train_val", help=t("train.validation.help"))
+    seed = last.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed", help=t("train.seed.help"))
     urls.write(arch=arch, epochs=epochs)
     return jobs.RunSpec(arch, hparams, int(epochs), int(batch_size), float(validation_split), int(seed))
 
@@ -78,13 +81,13 @@ def model_preview(arch: str, hparams: tuple) -> tuple[list, str, int]:
 
 def preview_ui(spec: jobs.RunSpec) -> None:
     rows, dot, parameters = model_preview(spec.arch, tuple(sorted(spec.hparams.items())))
-    st.markdown(f"**{parameters:,} parameters** · trains on {device()}")
-    table, diagram, code = st.tabs(["Layers", "Diagram", "Keras code"])
+    st.markdown(t("train.parameters", count=f"{parameters:,}", device=device()))
+    table, diagram, code = st.tabs([t("train.tab.layers"), t("train.tab.diagram"), t("train.tab.code")])
     table.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     with diagram:
         st.graphviz_chart(dot, width="content")
     with code:
-        st.caption("This configuration as a plain Keras script you can copy and run.")
+        st.caption(t("train.code.caption"))
         st.code(models.keras_code(spec.arch, spec.hparams, epochs=spec.epochs,
                                   batch_size=spec.batch_size,
                                   validation_split=spec.validation_split, seed=spec.seed),
@@ -101,29 +104,30 @@ def device() -> str:
 def start_run(spec: jobs.RunSpec) -> None:
     studio = state.studio()
     if studio.running():
-        st.warning("A run is already in progress in this session: stop it or let it finish first.")
+        st.warning(t("train.already_running"))
         return
     data = state.require_data()
     number = studio.next_number()
-    name = f"Run {number} · {models.ARCHITECTURES[spec.arch].title.split(' (')[0]}"
+    key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
     try:
-        job = jobs.TrainingJob(spec, data, keep_running=state.session_alive_check(), name=name)
+        job = jobs.TrainingJob(spec, data, keep_running=state.session_alive_check(), name=name,
+                               on_done=studio.run_finished(key, name))
         job.start()
-    except jobs.QueueFullError as exc:
-        st.warning(str(exc))
+    except jobs.QueueFullError:
+        st.warning(t("train.busy"))
         return
     except ValueError as exc:
-        st.error(f"These settings can't be trained: {exc}")
+        st.error(t("train.bad_settings", detail=str(exc)))
         return
-    studio.add(state.SessionModel(f"run-{number}", name, "trained in this session", job=job))
-    st.session_state["train_watch"] = f"run-{number}"
+    studio.jobs[key] = job
+    st.session_state["train_watch"] = key
     st.rerun()   # redraw at once: Start disabled, the live view showing
 
 
 def run_charts(snapshot, key: str) -> None:
     lines, points = state.curves(snapshot)
     if lines.empty and points.empty:
-        st.caption("The first figures arrive after the first batch.")
+        st.caption(t("train.first_figures"))
         return
     left, right = st.columns(2)
     with left:
@@ -133,86 +137,94 @@ def run_charts(snapshot, key: str) -> None:
                           key=f"{key}-acc")
 
 
-def progress_ui(entry: state.SessionModel) -> None:
-    snapshot = entry.job.snapshot()
+def progress_ui(key: str, job) -> None:
+    snapshot = job.snapshot()
     if snapshot.state == jobs.QUEUED:
-        st.info(f"**{entry.name}** is waiting for a free training slot on this server "
-                f"(position {snapshot.position or 1} in the queue).", icon=":material/hourglass:")
+        from studio.i18n import ordinal
+        st.info(t("train.queued", name=job.name, place=ordinal(snapshot.position or 1)),
+                icon=":material/hourglass:")
     else:
         latest = snapshot.latest
         if latest is None:
-            st.progress(0.0, text="Building the model and starting…")
+            st.progress(0.0, text=t("train.starting"))
         else:
             eta = latest.eta_seconds
-            text = (f"Epoch {latest.epoch}/{latest.epochs} · step {latest.step}/{latest.steps} · "
-                    f"{snapshot.seconds:.0f} s" + (f" · about {eta:.0f} s left" if eta else ""))
+            text = t("train.progress", epoch=latest.epoch, epochs=latest.epochs, step=latest.step,
+                     steps=latest.steps, seconds=f"{snapshot.seconds:.0f}")
+            if eta:
+                text += " · " + t("train.eta", seconds=f"{eta:.0f}")
             st.progress(min(latest.fraction_done, 1.0), text=text)
-    if st.button("Stop", key=f"stop-{entry.key}", icon=":material/stop_circle:"):
-        entry.job.stop()
-        st.toast("Stopping at the next batch; the finished part is kept.")
-    run_charts(snapshot, entry.key)
+    if st.button(t("train.stop"), key=f"stop-{key}", icon=":material/stop_circle:"):
+        job.stop()
+        st.toast(t("train.stopping"))
+    run_charts(snapshot, key)
     if snapshot.state in jobs.DONE_STATES:
         st.rerun()   # the whole page: the run joins the finished runs
 
 
 def live_ui() -> None:
     studio = state.studio()
-    watched = studio.models.get(st.session_state.get("train_watch", ""))
-    if watched is None or watched.job is None:
+    key = st.session_state.get("train_watch", "")
+    job = studio.jobs.get(key)
+    if job is None:
         return
-    st.subheader(watched.name)
-    if not watched.job.done:
-        st.fragment(progress_ui, run_every=POLL_SECONDS)(watched)
+    st.subheader(job.name)
+    if not job.done:
+        st.fragment(progress_ui, run_every=POLL_SECONDS)(key, job)
         return
-    snapshot = watched.job.snapshot()
+    snapshot = job.snapshot()
     if snapshot.state == jobs.FAILED:
-        st.error(f"The run failed: {snapshot.error}")
+        st.error(t("train.failed", detail=snapshot.error))
         return
-    verb = "stopped early" if snapshot.state == jobs.STOPPED else "finished"
-    accuracy = watched.job.metadata.get("test_accuracy")
-    st.success(f"{watched.name} {verb} after {snapshot.seconds:.0f} s"
-               + (f": test accuracy **{accuracy:.2%}**." if accuracy is not None else "."))
-    run_charts(snapshot, watched.key)
+    entry = studio.models.get(key)
+    verb = t("train.verb.stopped" if snapshot.state == jobs.STOPPED else "train.verb.finished")
+    message = t("train.done", name=job.name, verb=verb, seconds=f"{snapshot.seconds:.0f}")
+    if snapshot.waited >= 1:
+        message += " " + t("train.waited", seconds=f"{snapshot.waited:.0f}")
+    if entry is not None and entry.test_accuracy is not None:
+        message += " " + t("train.done_accuracy", accuracy=f"{entry.test_accuracy:.2%}")
+    st.success(message)
+    run_charts(snapshot, key)
 
 
 # --- This session's models ------------------------------------------------------------------------
 
-def finished_runs(studio) -> list:
-    for run in studio.runs():
-        if run.job.done and run.job.model is not None and not run.metadata:
-            run.metadata = dict(run.job.metadata)
-    return [m for m in studio.models.values() if m.ready()]
-
-
 def models_ui() -> None:
     studio = state.studio()
-    runs = finished_runs(studio)
-    st.subheader("Models in this session")
-    if runs:
+    mine = list(studio.models.values())
+    st.subheader(t("train.session_models"))
+    if mine:
         table = pd.DataFrame([{
-            "model": m.name, "from": m.source, "architecture": m.metadata.get("arch", "?"),
-            "epochs": m.metadata.get("epochs_completed", m.metadata.get("epochs")),
-            "batch size": m.metadata.get("batch_size"),
-            "test accuracy": m.test_accuracy, "seconds": m.metadata.get("train_seconds"),
-        } for m in runs])
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
-        overlay_ui(runs)
+            t("col.model"): m.name, t("col.from"): t(f"model.source.{m.kind}"),
+            t("col.architecture"): m.metadata.get("arch", "?"),
+            t("col.epochs"): m.metadata.get("epochs_completed", m.metadata.get("epochs")),
+            t("col.batch_size"): m.metadata.get("batch_size"),
+            t("col.test_accuracy"): m.test_accuracy, t("col.seconds"): m.metadata.get("train_seconds"),
+        } for m in mine])
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            t("col.test_accuracy"): st.column_config.NumberColumn(format="percent")})
+        st.caption(t("train.keeps", limit=state.MAX_MODELS))
+        overlay_ui(mine)
     else:
-        st.caption("Runs you train (or models you upload) appear here, only for you.")
+        st.caption(t("train.no_models"))
 
     choices = studio.choices()
     if choices:
         keys = [m.key for m in choices]
-        current = studio.active_key if studio.active_key in keys else keys[0]
-        picked = st.radio("Model the other pages use", keys, index=keys.index(current),
-                          format_func=lambda k: next(m.name for m in choices if m.key == k),
-                          horizontal=True)
-        studio.active_key = picked
+        labels = {m.key: model_label(m) for m in choices}
+        # The studio owns the choice (a finished run takes it over): the radio shows it, and a
+        # click hands it back in a callback, which runs before the sidebar is drawn.
+        st.session_state["train_active"] = studio.active_key if studio.active_key in keys else keys[0]
+        picked = st.radio(t("train.active_radio"), keys, format_func=labels.get, horizontal=True,
+                          key="train_active", on_change=choose_active, args=(studio,))
         entry = next(m for m in choices if m.key == picked)
         if entry.key != state.DEFAULT_KEY:
             download_ui(entry)
     upload_ui(studio)
+
+
+def choose_active(studio) -> None:
+    studio.active_key = st.session_state["train_active"]
 
 
 def overlay_ui(runs) -> None:
@@ -222,7 +234,7 @@ def overlay_ui(runs) -> None:
     if len(runs) < 2 or not rows:
         return
     frame = pd.DataFrame(rows)
-    st.markdown("**Runs compared** (per epoch)")
+    st.markdown(t("train.compared"))
     left, right = st.columns(2)
     with left:
         acc = frame[frame.metric.str.endswith("accuracy")]
@@ -238,45 +250,50 @@ def download_ui(entry) -> None:
     if entry.file_bytes is None:
         model, _ = state.loaded(entry)
         entry.file_bytes = storage.model_bytes(model, entry.metadata)
-    st.download_button("Download this model (.keras)", entry.file_bytes,
+    st.download_button(t("train.download"), entry.file_bytes,
                        file_name=f"mnist-{entry.key}.keras", mime="application/zip",
                        icon=":material/download:")
 
 
 def upload_ui(studio) -> None:
-    with st.expander("Use a model of your own (.keras)"):
-        st.caption("Loaded in Keras safe mode and checked before use: only Keras' own layers, a 28×28 "
-                   "input and 10 probabilities out. It stays in your session only.")
-        upload = st.file_uploader("Model file", type=["keras"], key="model_upload",
+    with st.expander(t("train.upload.title"), expanded="model_upload_error" in st.session_state):
+        st.caption(t("train.upload.caption"))
+        refused = st.session_state.pop("model_upload_error", None)
+        if refused:
+            st.error(refused)
+        # A new key after each upload empties the uploader: a refused file's chip doesn't linger.
+        attempt = st.session_state.setdefault("model_upload_attempt", 0)
+        upload = st.file_uploader(t("train.upload.label"), type=["keras"], key=f"model_upload_{attempt}",
                                   max_upload_size=storage.MAX_MODEL_BYTES // 2**20)
-        if upload is None or st.session_state.get("model_upload_done") == upload.file_id:
+        if upload is None:
             return
-        st.session_state["model_upload_done"] = upload.file_id
+        st.session_state["model_upload_attempt"] = attempt + 1
         try:
             model, _claimed = storage.load_model_bytes(upload.getvalue())
         except storage.ModelFileError as exc:
-            st.error(f"That model can't be used: {exc}")
-            return
+            st.session_state["model_upload_error"] = t("train.upload.refused",
+                                                       reason=t(f"model_file.{exc.code}", **exc.values))
+            st.rerun()
         number = studio.next_number()
-        metadata = {"arch": "uploaded"}
+        report = None
         data = state.get_data()
-        if data is not None:
+        if data is not None:      # the accuracy shown is measured here, never read from the file
             from mnist_core.evaluation import evaluate
             report = evaluate(model, data.x_test, data.y_test)
-            metadata.update(test_accuracy=report.accuracy, test_loss=report.loss)
-        entry = studio.add(state.SessionModel(f"upload-{number}", f"Upload {number}", "uploaded by you",
-                                              metadata, model=model))
-        studio.active_key = entry.key
-        st.success(f"{entry.name} is now the active model.")
+        name = t("train.upload.name", number=number)
+        studio.add(state.SessionModel(f"upload-{number}", name, "upload", {"arch": "uploaded"},
+                                      model=model, report=report))
+        studio.notices.append(("notice.upload_active", {"name": name}))
+        st.rerun()   # the sidebar, drawn before this page, names the new model at once
 
 
 def main():
-    st.title("Build and train")
+    st.title(t("train.title"))
     spec = settings_ui()
     preview_ui(spec)
     running = bool(state.studio().running())
-    if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=running,
-                 help="A run is in progress" if running else None):
+    if st.button(t("train.start"), type="primary", icon=":material/play_arrow:", disabled=running,
+                 help=t("train.in_progress") if running else None):
         start_run(spec)
     live_ui()
     models_ui()

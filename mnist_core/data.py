@@ -8,6 +8,7 @@ TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -57,7 +58,8 @@ class MnistData:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    source: str
+    source: str                 # where exactly, for logs and the command line
+    origin: str = "local"       # "local" (a path or MNIST_DATA), "keras_cache" or "download"
 
 
 def load_mnist(path: str | os.PathLike | None = None) -> MnistData:
@@ -66,14 +68,14 @@ def load_mnist(path: str | os.PathLike | None = None) -> MnistData:
     The arrays are read-only because one copy is shared by every caller (and every app session).
     """
     if path is not None:
-        return _load_cached(_resolve(path))
+        return _load_cached(_resolve(path), "local")
     env = os.environ.get(ENV_VAR)
     if env:
-        return _load_cached(_resolve(env))
+        return _load_cached(_resolve(env), "local")
     cache = KERAS_CACHE.expanduser()
     if cache.is_file():
-        return _load_cached(str(cache))
-    return _load_cached(None)
+        return _load_cached(str(cache), "keras_cache")
+    return _load_cached(None, "download")
 
 
 def _resolve(path) -> str:
@@ -84,13 +86,14 @@ def _resolve(path) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(path: str | None) -> MnistData:
+def _load_cached(path: str | None, origin: str) -> MnistData:
     if path is None:
         path = str(_download())
     if os.path.isdir(path):
         data = _load_idx_folder(Path(path))
     else:
         data = _load_npz(Path(path))
+    data = dataclasses.replace(data, origin=origin)
     for array in (data.x_train, data.y_train, data.x_test, data.y_test):
         array.setflags(write=False)
     return data

@@ -168,6 +168,9 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
 # Measured on the training set: 0.1th percentile 0.036, 99.99th percentile 0.34 (6 of 60,000 digits
 # above it), max 0.40. A dot blown up to 20 px has 0.39, a scribble more.
 MNIST_INK_RANGE = (0.025, 0.34)
+# The brush widths the app offers on its 280 px canvas (and the drawn-digit benchmark draws with):
+# wider strokes make heavier digits than MNIST ever has.
+STROKE_WIDTHS = (8, 32)
 
 
 def ink_fraction(mnist_image: np.ndarray) -> float:
@@ -180,8 +183,23 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096      # more than any photo of a digit needs; bigger is a bomb
 
 
+IMAGE_MESSAGES = {   # English text; studio/ translates the codes
+    "empty": "The file is empty.",
+    "too_big": "The file is {mib:.1f} MiB; pictures are limited to {limit} MiB.",
+    "too_many_pixels": "The picture is {width}x{height} pixels; at most {limit} megapixels are accepted.",
+    "bomb": "The picture is far too large when decoded (a decompression bomb?): refused.",
+    "unreadable": "This file is not a picture that can be read (PNG, JPEG, GIF, BMP or WebP), or it "
+                  "is truncated.",
+    "too_small": "The picture is only {width}x{height} pixels: too small to hold a readable digit.",
+}
+
+
 class ImageFileError(ValueError):
-    """An uploaded file that is not a usable picture; the message says why."""
+    """An uploaded file that is not a usable picture: `code` says why, `values` fill the message."""
+
+    def __init__(self, code: str, **values):
+        self.code, self.values = code, values
+        super().__init__(IMAGE_MESSAGES[code].format(**values))
 
 
 def image_from_bytes(payload: bytes) -> np.ndarray:
@@ -194,32 +212,28 @@ def image_from_bytes(payload: bytes) -> np.ndarray:
     import warnings
 
     if not payload:
-        raise ImageFileError("The file is empty.")
+        raise ImageFileError("empty")
     if len(payload) > MAX_UPLOAD_BYTES:
-        raise ImageFileError(f"The file is {len(payload) / 2**20:.1f} MiB; pictures are limited to "
-                             f"{MAX_UPLOAD_BYTES // 2**20} MiB.")
+        raise ImageFileError("too_big", mib=len(payload) / 2**20, limit=MAX_UPLOAD_BYTES // 2**20)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(payload)) as picture:
                 width, height = picture.size
                 if width * height > MAX_UPLOAD_PIXELS:
-                    raise ImageFileError(f"The picture is {width}x{height} pixels; at most "
-                                         f"{MAX_UPLOAD_PIXELS // 10**6} megapixels are accepted.")
+                    raise ImageFileError("too_many_pixels", width=width, height=height,
+                                         limit=MAX_UPLOAD_PIXELS // 10**6)
                 picture.seek(0)                    # the first frame of an animation
                 picture.load()
                 converted = _to_grey_or_rgba(picture)
     except ImageFileError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageFileError("The picture is far too large when decoded (a decompression bomb?): "
-                             "refused.") from exc
+        raise ImageFileError("bomb") from exc
     except Exception as exc:   # Pillow raises many kinds for broken or unknown files
-        raise ImageFileError("This file is not a picture that can be read (PNG, JPEG, GIF, BMP or "
-                             "WebP), or it is truncated.") from exc
+        raise ImageFileError("unreadable") from exc
     if min(converted.shape[:2]) < 8:
-        raise ImageFileError(f"The picture is only {converted.shape[1]}x{converted.shape[0]} pixels: "
-                             "too small to hold a readable digit.")
+        raise ImageFileError("too_small", width=converted.shape[1], height=converted.shape[0])
     return converted
 
 

@@ -8,6 +8,7 @@ which one is active, and the training jobs. Nothing here imports TensorFlow unti
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ import streamlit as st
 
 from mnist_core import storage
 from mnist_core.data import MnistData, MnistDataError, load_mnist
+
+from .i18n import t
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_PATH = ROOT / "models" / "default.keras"
@@ -28,29 +31,30 @@ POLL_SECONDS = 0.5        # how often a page redraws a running job (at most ~4 c
 # --- Shared: the dataset ---------------------------------------------------------------------------
 
 _data_failure: tuple[float, str] | None = None
-_data_source: str | None = None      # set once the data has loaded, for the sidebar
+_data_origin: str | None = None      # set once the data has loaded, for the sidebar
 _data_lock = threading.Lock()
 
 
-@st.cache_resource(show_spinner="Loading MNIST (once per server)…")
+@st.cache_resource(show_spinner=False)
 def _load_data() -> MnistData:
     return load_mnist()
 
 
 def get_data() -> MnistData | None:
     """MNIST, or None when it can't be had (the reason is in data_problem())."""
-    global _data_failure, _data_source
+    global _data_failure, _data_origin
     with _data_lock:
         if _data_failure and time.monotonic() - _data_failure[0] < DATA_RETRY_SECONDS:
             return None   # don't retry a failed download on every click
     try:
-        data = _load_data()
+        with st.spinner(t("data.loading")):
+            data = _load_data()
     except MnistDataError as exc:
         with _data_lock:
             _data_failure = (time.monotonic(), str(exc))
         return None
     with _data_lock:
-        _data_failure, _data_source = None, data.source
+        _data_failure, _data_origin = None, data.origin
     return data
 
 
@@ -61,29 +65,28 @@ def data_problem() -> str | None:
 def data_status() -> str:
     """Where the data came from, or why it is missing, without loading it: pages that need no
     data (Overview, Predict) must not pay for it, nor wait on a download attempt offline."""
-    if _data_source:
-        return _data_source
+    if _data_origin:
+        return t(f"data.origin.{_data_origin}")
     if _data_failure:
-        return "MNIST is not available: set `MNIST_DATA` to a folder with the four files."
-    return "MNIST loads when a page needs it (`MNIST_DATA`, the Keras cache, or a download)."
+        return t("data.missing_short")
+    return t("data.not_loaded")
 
 
 def require_data() -> MnistData:
     """The data, or a friendly explanation and the end of this page's run."""
     data = get_data()
     if data is None:
-        st.error("**MNIST is not available.** " + (data_problem() or ""))
-        st.markdown("To use local files, start the app with the `MNIST_DATA` environment variable "
-                    "pointing at a folder with the four MNIST files, e.g.\n\n"
-                    "```bash\nMNIST_DATA=/path/to/mnist streamlit run streamlit_app.py\n```\n\n"
-                    "The **Predict** page still works with the bundled model.")
+        st.error(t("data.missing_title"))
+        st.markdown(t("data.missing_help"))
+        with st.expander(t("data.details")):   # the library's own words, for whoever set it up
+            st.code(data_problem() or "", language=None)
         st.stop()
     return data
 
 
 # --- Shared: the bundled model -----------------------------------------------------------------
 
-@st.cache_resource(show_spinner="Loading the default model…")
+@st.cache_resource(show_spinner=False)
 def _default_model():
     from mnist_core.predict import Predictor
     model, _ = storage.load_model(DEFAULT_MODEL_PATH)
@@ -100,14 +103,23 @@ def _default_metadata() -> dict:
 
 # --- Per session -------------------------------------------------------------------------------
 
+MAX_MODELS = 4                 # a session's trained and uploaded models; the active one always stays
+# A closed tab's models are released this long after it went away (a reconnect within it keeps all).
+RELEASE_AFTER_SECONDS = float(os.environ.get("MNIST_STUDIO_RELEASE_AFTER_SECONDS", 60))
+JANITOR_EVERY_SECONDS = 10
+
+
 @dataclass
 class SessionModel:
-    """A model this session can use: the bundled one, a trained run, or an upload."""
+    """One model a session can use: the bundled one, a finished run, or an upload.
+
+    The record is made once, when the model exists (a run makes it when it finishes); what it
+    holds is released with `release()` when it is dropped or the session ends.
+    """
     key: str
     name: str
-    source: str
+    kind: str                   # "bundled", "run" or "upload"
     metadata: dict = field(default_factory=dict)
-    job: object = None          # the TrainingJob, for runs trained here
     model: object = None
     predictor: object = None
     report: object = None       # evaluation on the test set, computed once
@@ -115,67 +127,176 @@ class SessionModel:
 
     @property
     def test_accuracy(self) -> float | None:
+        if self.report is not None:
+            return float(self.report.accuracy)
         value = self.metadata.get("test_accuracy")
         return float(value) if value is not None else None
 
-    def ready(self) -> bool:
-        return self.job is None or self.job.done and self.job.model is not None
+    def release(self) -> None:
+        self.model = self.predictor = self.report = self.file_bytes = None
 
 
 class Studio:
-    """The session's models, the active one, and its training jobs."""
+    """The session's models, the active one, and its training jobs (at most one running)."""
 
     def __init__(self):
         self.models: dict[str, SessionModel] = {}
+        self.jobs: dict[str, object] = {}        # key -> TrainingJob, for its live charts
         self.active_key = DEFAULT_KEY
+        self.notices: list[tuple[str, dict]] = []   # (catalogue key, values) to show once
+        self.released = False
         self._counter = itertools.count(1)
+        self._lock = threading.Lock()
 
     def next_number(self) -> int:
         return next(self._counter)
 
-    def add(self, entry: SessionModel) -> SessionModel:
-        self.models[entry.key] = entry
+    def add(self, entry: SessionModel, *, activate: bool = True) -> SessionModel:
+        """Keep `entry` (and make it active); drop the oldest others beyond MAX_MODELS."""
+        with self._lock:
+            self.models[entry.key] = entry
+            if activate:
+                self.active_key = entry.key
+            while len(self.models) > MAX_MODELS:
+                oldest = next(k for k in self.models if k != self.active_key)
+                dropped = self.models.pop(oldest)
+                dropped.release()
+                self.jobs.pop(oldest, None)
+                self.notices.append(("notice.dropped", {"name": dropped.name, "limit": MAX_MODELS}))
         return entry
 
-    def runs(self) -> list[SessionModel]:
-        return [m for m in self.models.values() if m.job is not None]
+    def run_finished(self, key: str, name: str):
+        """The callback a TrainingJob calls with its TrainedRun: the run becomes the active model."""
+        def hand_over(outcome) -> None:
+            if self.released:
+                return
+            self.add(SessionModel(key, name, "run", outcome.metadata, model=outcome.model,
+                                  report=outcome.report))
+            self.notices.append(("notice.run_active", {"name": name}))
+        return hand_over
 
-    def running(self) -> list[SessionModel]:
-        return [m for m in self.runs() if not m.job.done]
+    def running(self) -> list:
+        return [job for job in self.jobs.values() if not job.done]
 
     def choices(self) -> list[SessionModel]:
         """Every model that can be made active, the bundled one first."""
-        usable = [m for m in self.models.values() if m.ready()]
-        return ([default_entry()] if DEFAULT_MODEL_PATH.exists() else []) + usable
+        with self._lock:
+            mine = list(self.models.values())
+        return ([default_entry()] if DEFAULT_MODEL_PATH.exists() else []) + mine
 
     def active(self) -> SessionModel | None:
         entry = self.models.get(self.active_key)
-        if entry is not None and entry.ready():
+        if entry is not None:
             return entry
         return default_entry() if DEFAULT_MODEL_PATH.exists() else None
 
+    def take_notices(self) -> list[tuple[str, dict]]:
+        with self._lock:
+            notices, self.notices = self.notices, []
+        return notices
+
+    def release(self) -> None:
+        """Give back everything: stop the jobs, drop the models (the session has ended)."""
+        with self._lock:
+            self.released = True
+            for job in self.jobs.values():
+                job.stop()
+            for entry in self.models.values():
+                entry.release()
+            self.models.clear()
+            self.jobs.clear()
+            self.active_key = DEFAULT_KEY
+
 
 def studio() -> Studio:
-    if "studio" not in st.session_state:
-        st.session_state["studio"] = Studio()
-    return st.session_state["studio"]
+    current = st.session_state.get("studio")
+    if current is None or current.released:
+        current = st.session_state["studio"] = Studio()
+        _watch_session(current)
+    return current
 
 
 def default_entry() -> SessionModel:
     metadata = _default_metadata()
-    return SessionModel(DEFAULT_KEY, metadata.get("name", "Default model"), "bundled with the app",
-                        metadata)
+    return SessionModel(DEFAULT_KEY, metadata.get("name", "Default model"), "bundled", metadata)
 
 
 def loaded(entry: SessionModel):
     """(keras model, Predictor) for an entry, loading TensorFlow only now."""
     if entry.key == DEFAULT_KEY:
-        return _default_model()
+        with st.spinner(t("model.loading")):
+            return _default_model()
     if entry.predictor is None:
         from mnist_core.predict import Predictor
-        entry.model = entry.model or entry.job.model
         entry.predictor = Predictor(entry.model)
     return entry.model, entry.predictor
+
+
+# --- Sessions that end -----------------------------------------------------------------------------
+# Streamlit keeps a closed tab's session_state for a while (for reconnects) and frees it lazily;
+# a trained model and its TensorFlow functions are far too big to wait for that. A janitor thread
+# releases each studio whose browser session has been gone for RELEASE_AFTER_SECONDS.
+
+_watched: dict[str, Studio] = {}
+_watched_lock = threading.Lock()
+_janitor: threading.Thread | None = None
+
+
+def _session_id() -> str | None:
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None and Runtime.exists() else None
+
+
+def _watch_session(current: Studio) -> None:
+    global _janitor
+    session_id = _session_id()
+    if session_id is None:         # AppTest or a bare script: no server, no other sessions
+        return
+    with _watched_lock:
+        _watched[session_id] = current
+        if _janitor is None:
+            _janitor = threading.Thread(target=_janitor_loop, name="mnist-session-janitor", daemon=True)
+            _janitor.start()
+
+
+def _janitor_loop() -> None:
+    from streamlit.runtime import Runtime
+    absent_since: dict[str, float] = {}
+    while True:
+        time.sleep(JANITOR_EVERY_SECONDS)
+        if Runtime.exists():
+            release_absent_sessions(Runtime.instance().is_active_session, absent_since)
+
+
+def release_absent_sessions(is_active, absent_since: dict, now: float | None = None) -> int:
+    """Release the studios of sessions absent for RELEASE_AFTER_SECONDS; how many were released."""
+    now = time.monotonic() if now is None else now
+    released = []
+    with _watched_lock:
+        for session_id, current in list(_watched.items()):
+            if is_active(session_id):
+                absent_since.pop(session_id, None)
+            elif now - absent_since.setdefault(session_id, now) >= RELEASE_AFTER_SECONDS:
+                released.append(_watched.pop(session_id))
+                absent_since.pop(session_id, None)
+    for current in released:
+        current.release()
+    if released:
+        give_memory_back()
+    return len(released)
+
+
+def give_memory_back() -> None:
+    """Collect the released models' reference cycles and hand freed heap pages back to the OS."""
+    import ctypes
+    import gc
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc (macOS, Windows): the allocator keeps them
+        pass
 
 
 DISCONNECT_GRACE_SECONDS = 30
@@ -189,11 +310,10 @@ def session_alive_check(grace: float = DISCONNECT_GRACE_SECONDS):
     only after `grace` seconds of continuous absence.
     """
     from streamlit.runtime import Runtime
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx()
-    if ctx is None or not Runtime.exists():
+    session_id = _session_id()
+    if session_id is None:
         return None
-    runtime, session_id = Runtime.instance(), ctx.session_id
+    runtime = Runtime.instance()
     absent_since = []
 
     def alive() -> bool:

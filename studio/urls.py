@@ -11,6 +11,8 @@ import re
 
 import streamlit as st
 
+from .i18n import t
+
 
 def read_int(name: str, default: int, low: int, high: int) -> int:
     raw = st.query_params.get(name)
@@ -19,10 +21,10 @@ def read_int(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        _note(f"Ignored `?{name}={_shown(raw)}`: not a whole number.")
+        _note(t("url.not_whole", name=name, value=_shown(raw)))
         return default
     if not low <= value <= high:
-        _note(f"Ignored `?{name}={value}`: it must be from {low} to {high}.")
+        _note(t("url.out_of_range", name=name, value=value, low=low, high=high))
         return default
     return value
 
@@ -32,7 +34,7 @@ def read_choice(name: str, default: str, choices) -> str:
     if raw is None:
         return default
     if raw not in choices:
-        _note(f"Ignored `?{name}={_shown(raw)}`: it must be one of {', '.join(map(str, choices))}.")
+        _note(t("url.not_a_choice", name=name, value=_shown(raw), choices=", ".join(map(str, choices))))
         return default
     return raw
 

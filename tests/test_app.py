@@ -45,13 +45,14 @@ def texts(at) -> str:
 def test_every_page_renders_without_error(page):
     at = open_page(page)
     assert at.title and not at.error
-    assert "Active model" in texts(at)     # the sidebar is on every page
+    assert any(m.value.startswith("Bundled: ") for m in at.sidebar.markdown)  # the sidebar, every page
+    assert any(c.value.startswith("MNIST: ") for c in at.sidebar.caption)
 
 
 def test_overview_links_every_step_and_shows_the_active_model():
     at = open_page()
     assert len(at.get("page_link")) == 4
-    assert [m.label for m in at.metric][:2] == ["Model", "Test accuracy"]
+    assert any(m.value.startswith("Bundled: ") and "%" in m.value for m in at.main.markdown)
 
 
 def test_explore_deep_link_shows_test_image_0_as_a_7():
@@ -131,38 +132,46 @@ def test_training_runs_in_the_background_and_becomes_usable():
     at = open_page("train")
     start_tiny_run(at)
     studio = at.session_state["studio"]
-    run = studio.runs()[0]
-    assert run.job._thread.name.startswith("mnist-training-")   # not the script thread
+    job = studio.jobs["run-1"]
+    assert job._thread.name.startswith("mnist-training-")   # not the script thread
     assert wait_for(at, lambda a: any("finished" in s.value for s in a.success))
-    assert run.metadata["test_accuracy"] > 0.85
-    keys = at.radio[0].options
-    assert len(keys) == 2        # the bundled default and the new run
-    at.radio[0].set_value(at.radio[0].options[1]).run()
-    assert studio.active().key == run.key
+    # The finished run is the active model at once, on every page, and says so.
+    run = studio.models["run-1"]
+    assert studio.active() is run and run.test_accuracy > 0.85 and run.kind == "run"
+    assert at.radio(key="train_active").value == "run-1"
+    assert any(m.value.startswith("Your run 1") for m in at.sidebar.markdown)
     assert any(b.label.startswith("Download") for b in at.get("download_button"))
+    at.switch_page("app_pages/evaluate.py").run()
+    assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{run.test_accuracy:.2%}"
+    assert any("Your run 1" in i.value for i in at.main.info)
+    # Switching back to the bundled model is one click.
+    at.switch_page("app_pages/train.py").run()
+    at.radio(key="train_active").set_value("default").run()
+    assert studio.active().key == "default"
+    assert any(m.value.startswith("Bundled: ") for m in at.sidebar.markdown)
 
 
 def test_stop_keeps_the_finished_part():
     at = open_page("train")
     start_tiny_run(at, epochs=30, hidden=64)
     studio = at.session_state["studio"]
-    job = studio.runs()[0].job
+    job = studio.jobs["run-1"]
     assert wait_for(at, lambda a: bool(job.snapshot().batches), 60)
     stop = next(b for b in at.button if b.label == "Stop")
     stop.click().run()
     assert wait_for(at, lambda a: job.done, 60)
     at.run()   # the job may finish just after a rerun; the page shows it on the next one
     assert job.state == "stopped" and any("stopped early" in s.value for s in at.success)
-    assert job.model is not None
+    assert studio.models["run-1"].model is not None and studio.active_key == "run-1"
 
 
 def test_sessions_do_not_see_each_others_runs():
     first = open_page("train")
     start_tiny_run(first)
     second = open_page("train")
-    assert second.session_state["studio"].runs() == []
+    assert second.session_state["studio"].jobs == {} and second.session_state["studio"].models == {}
     assert first.session_state["studio"] is not second.session_state["studio"]
-    first.session_state["studio"].runs()[0].job.join(120)
+    first.session_state["studio"].jobs["run-1"].join(120)
 
 
 def test_evaluate_matches_keras_on_the_default_model(mnist):
@@ -298,10 +307,11 @@ for page in (None, "app_pages/predict.py"):
     if page:
         at.switch_page(page); at.run()
     assert not at.exception, [e.value for e in at.exception]
-assert state._data_source is None and state._data_failure is None, "MNIST was loaded"
+assert state._data_origin is None and state._data_failure is None, "MNIST was loaded"
 assert any("loads when a page needs it" in c.value for c in at.sidebar.caption)
 at.switch_page("app_pages/explore.py"); at.run()
-assert state._data_source and "IDX files" in state._data_source
+assert state._data_origin == "local"
+assert any(c.value == "MNIST: local files" for c in at.sidebar.caption)
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

@@ -125,7 +125,8 @@ def test_blank_canvas_is_empty_not_a_digit():
 def test_single_dot_is_not_named_as_a_digit():
     dot = canvas_with(lambda d: d.ellipse([130, 130, 150, 150], fill=255))
     reading = reading_of(dot)
-    assert not reading.sure and "dot or a scribble" in reading.problem
+    assert not reading.sure and "dot or a scribble" in str(reading.problem)
+    assert reading.problem.code == "too_much_ink" and reading.digit is None
 
 
 def test_scribble_over_the_whole_canvas_is_not_named():
@@ -133,14 +134,16 @@ def test_scribble_over_the_whole_canvas_is_not_named():
     points = [tuple(p) for p in rng.integers(10, 270, size=(80, 2))]
     scribble = canvas_with(lambda d: d.line(points, fill=255, width=25))
     reading = reading_of(scribble)
-    assert not reading.sure and "scribble" in reading.problem
+    assert not reading.sure and "scribble" in str(reading.problem)
 
 
 def test_unsure_model_says_so_with_its_two_guesses():
     digit = canvas_with(lambda d: d.line([(70, 60), (210, 60), (130, 230)], fill=255, width=20))
     probabilities = np.array([0, 0, 0, 0, 0, 0, 0, 0.45, 0, 0.40], np.float32) + 0.0150
     reading = reading_of(digit, probabilities)
-    assert not reading.sure and "7" in reading.problem and "9" in reading.problem
+    assert not reading.sure and reading.problem.code == "unsure" and reading.digit is None
+    assert "7" in str(reading.problem) and "9" in str(reading.problem)
+    assert [d for d, _ in reading.top3[:2]] == [7, 9] and reading.guess == 7
 
 
 def test_a_clear_digit_is_named():

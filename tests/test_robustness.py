@@ -19,7 +19,8 @@ def _data_env(mnist_path, monkeypatch):
 
 def upload_model(at, payload: bytes, name="model.keras"):
     at.expander[0]    # the "use a model of your own" expander exists
-    at.file_uploader(key="model_upload").upload(name, payload, "application/octet-stream").run()
+    attempt = at.session_state["model_upload_attempt"]
+    at.file_uploader(key=f"model_upload_{attempt}").upload(name, payload, "application/octet-stream").run()
     assert not at.exception, [e.value for e in at.exception]
 
 
@@ -28,7 +29,7 @@ def trained_session():
     start_tiny_run(at)
     assert wait_for(at, lambda a: any("finished" in s.value for s in a.success))
     studio = at.session_state["studio"]
-    at.radio[0].set_value(at.radio[0].options[1]).run()
+    assert studio.active_key == "run-1"           # a finished run is the active model at once
     return at, studio
 
 
@@ -78,12 +79,13 @@ def test_bad_model_upload_is_refused_and_loses_nothing(tmp_path, kind):
     upload_model(at, payload)
     assert message in texts(at)
     assert studio.active().key == run_key                  # the active model is untouched
-    assert len(studio.runs()) == 1 and studio.runs()[0].job.model is not None
+    assert list(studio.models) == ["run-1"] and studio.models["run-1"].model is not None
+    attempt = at.session_state["model_upload_attempt"]
+    assert at.file_uploader(key=f"model_upload_{attempt}").value is None   # the refused file is gone
     if kind == "global_state":   # and the next training, in this process, still works
         start_tiny_run(at)
-        assert wait_for(at, lambda a: sum("finished" in s.value for s in a.success) >= 1
-                        and len(studio.runs()) == 2 and studio.runs()[1].job.done)
-        assert studio.runs()[1].job.snapshot().state == "finished"
+        assert wait_for(at, lambda a: "run-2" in studio.jobs and studio.jobs["run-2"].done)
+        assert studio.jobs["run-2"].snapshot().state == "finished" and studio.active_key == "run-2"
 
 
 def test_good_model_upload_becomes_active_with_measured_accuracy(mnist, tmp_path):
@@ -95,12 +97,13 @@ def test_good_model_upload_becomes_active_with_measured_accuracy(mnist, tmp_path
     at = open_page("train")
     upload_model(at, path.read_bytes())
     active = at.session_state["studio"].active()
-    assert active.key.startswith("upload-") and active.source == "uploaded by you"
+    assert active.key.startswith("upload-") and active.kind == "upload"
+    assert any(m.value.startswith("Your upload") for m in at.sidebar.markdown)   # not stale
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     _, accuracy = model.evaluate(model_input(mnist.x_test, model), np.eye(10)[mnist.y_test], verbose=0)
     # The accuracy shown is measured here, never taken from the file's own metadata.
-    assert active.metadata["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
-    assert active.metadata["test_accuracy"] < 1.0
+    assert active.test_accuracy == pytest.approx(accuracy, abs=1e-4)
+    assert active.test_accuracy < 1.0
 
 
 def test_a_second_start_while_running_is_not_possible():
@@ -109,11 +112,11 @@ def test_a_second_start_while_running_is_not_possible():
     start = next(b for b in at.button if b.label == "Start training")
     assert start.disabled
     studio = at.session_state["studio"]
-    studio.runs()[0].job.stop()
-    assert wait_for(at, lambda a: studio.runs()[0].job.done, 60)
+    studio.jobs["run-1"].stop()
+    assert wait_for(at, lambda a: studio.jobs["run-1"].done, 60)
     at.run()   # the job may finish after a rerun drew the button; the page reruns on finishing too
     assert not next(b for b in at.button if b.label == "Start training").disabled
-    assert len(studio.runs()) == 1
+    assert len(studio.jobs) == 1
 
 
 @pytest.mark.parametrize("page, query", [

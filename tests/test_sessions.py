@@ -1,0 +1,99 @@
+"""What a session holds: a few models, handed over by its runs, given back when it ends."""
+
+import gc
+import threading
+import weakref
+
+import pytest
+
+from studio import state
+
+from .test_app import open_page, start_tiny_run, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _data_env(mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+
+
+class FakeOutcome:
+    def __init__(self, metadata):
+        self.metadata, self.model, self.report = metadata, object(), None
+
+
+def entry(number):
+    return state.SessionModel(f"upload-{number}", f"upload {number}", "upload", {}, model=object())
+
+
+def test_a_session_keeps_a_handful_of_models_and_says_which_it_dropped():
+    studio = state.Studio()
+    for number in range(1, state.MAX_MODELS + 1):
+        studio.add(entry(number))
+    studio.active_key = "upload-1"                    # the oldest is the active one: it stays
+    dropped = studio.models["upload-2"]
+    studio.add(entry(9), activate=False)
+    assert len(studio.models) == state.MAX_MODELS and "upload-1" in studio.models
+    assert "upload-2" not in studio.models and dropped.model is None     # released, not just unlisted
+    notices = studio.take_notices()
+    assert notices == [("notice.dropped", {"name": "upload 2", "limit": state.MAX_MODELS})]
+    assert studio.take_notices() == []                # each notice is shown once
+
+
+def test_a_finished_run_hands_its_model_over_and_becomes_active():
+    studio = state.Studio()
+    hand_over = studio.run_finished("run-1", "run 1 · dense")
+    hand_over(FakeOutcome({"test_accuracy": 0.97}))
+    assert studio.active_key == "run-1" and studio.active().test_accuracy == 0.97
+    assert ("notice.run_active", {"name": "run 1 · dense"}) in studio.take_notices()
+
+
+def test_release_gives_everything_back_and_stops_jobs():
+    studio = state.Studio()
+    model = entry(1)
+    studio.add(model)
+    stopped = threading.Event()
+    studio.jobs["run-2"] = type("Job", (), {"stop": stopped.set, "done": False})()
+    studio.release()
+    assert studio.released and studio.models == {} and studio.jobs == {} and stopped.is_set()
+    assert model.model is None and studio.active_key == state.DEFAULT_KEY
+    studio.run_finished("run-2", "late")(FakeOutcome({}))   # a run that ends after the session
+    assert studio.models == {}
+
+
+def test_absent_sessions_are_released_after_the_grace_period(monkeypatch):
+    watched = {"here": state.Studio(), "gone": state.Studio()}
+    monkeypatch.setattr(state, "_watched", dict(watched))
+    absent = {}
+    active = {"here"}
+    assert state.release_absent_sessions(active.__contains__, absent, now=100.0) == 0
+    assert state.release_absent_sessions(active.__contains__, absent,
+                                         now=100.0 + state.RELEASE_AFTER_SECONDS - 1) == 0
+    assert not watched["gone"].released                # a reconnect within the grace keeps all
+    assert state.release_absent_sessions(active.__contains__, absent,
+                                         now=100.0 + state.RELEASE_AFTER_SECONDS) == 1
+    assert watched["gone"].released and not watched["here"].released
+    assert set(state._watched) == {"here"}
+
+
+def test_a_released_session_starts_afresh():
+    at = open_page("train")
+    old = at.session_state["studio"]
+    old.release()
+    at.run()
+    assert at.session_state["studio"] is not old and not at.exception
+
+
+def test_a_trained_model_is_freed_once_its_session_is_released():
+    """No hidden reference keeps a run's model (and its TensorFlow functions) alive."""
+    at = open_page("train")
+    start_tiny_run(at)
+    studio = at.session_state["studio"]
+    assert wait_for(at, lambda a: "run-1" in studio.models)
+    at.switch_page("app_pages/predict.py").run()       # a Predictor (tf.function) for it, too
+    at.switch_page("app_pages/evaluate.py").run()
+    model_ref = weakref.ref(studio.models["run-1"].model)
+    assert studio.models["run-1"].predictor is not None
+    studio.release()
+    del at
+    gc.collect()
+    assert model_ref() is None
