@@ -12,8 +12,14 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from mnist_core.preprocess import STROKE_WIDTHS
+
 CANVAS = 280
-STROKE_RANGE = (8, 32)
+# The default model was chosen (and its misses looked at) on the sample drawn with seed 2026; the
+# benchmark reports on another sample, never looked at while choosing. (The stroke templates are
+# the same: it is a fresh sample of the same styles, not of new writers.)
+CHOSEN_ON_SEED = 2026
+HELD_OUT_SEED = 90210
 
 
 def _arc(cx, cy, rx, ry, start, end, n=24):
@@ -72,7 +78,7 @@ def draw_digit(label: int, rng: np.random.Generator) -> np.ndarray:
     # Anywhere on the canvas that keeps the digit inside it: often far from the centre.
     offset = [rng.uniform(margin - low[i], CANVAS - margin - high[i]) if high[i] - low[i] < CANVAS - 2 * margin
               else CANVAS / 2 for i in range(2)]
-    brush = int(rng.integers(STROKE_RANGE[0], STROKE_RANGE[1] + 1))
+    brush = int(rng.integers(STROKE_WIDTHS[0], STROKE_WIDTHS[1] + 1))
     image = Image.new("L", (CANVAS, CANVAS), 0)
     pen = ImageDraw.Draw(image)
     for shape in shapes:
@@ -83,7 +89,7 @@ def draw_digit(label: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(image)
 
 
-def drawn_digits(count: int = 1000, seed: int = 2026) -> tuple[np.ndarray, np.ndarray]:
+def drawn_digits(count: int = 1000, seed: int = CHOSEN_ON_SEED) -> tuple[np.ndarray, np.ndarray]:
     """`count` drawn digits, balanced over 0-9: images (count, 280, 280) uint8 and labels (count,)."""
     rng = np.random.default_rng(seed)
     labels = np.arange(count) % 10

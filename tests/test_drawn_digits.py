@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from bench.drawn_digits import CANVAS, STROKE_RANGE, drawn_digits
+from bench.drawn_digits import CANVAS, drawn_digits
 from mnist_core.preprocess import canvas_to_mnist, plain_resize
 
 from .conftest import ROOT
@@ -17,7 +17,6 @@ def test_set_is_repeatable_balanced_and_canvas_shaped():
     ink = (images > 0).mean(axis=(1, 2))
     assert ink.min() > 0.005 and ink.max() < 0.5          # a digit, not a blank or a blot
     assert not np.array_equal(images, drawn_digits(60, seed=8)[0])
-    assert STROKE_RANGE == (8, 32)                         # the Predict page's stroke slider
 
 
 def test_bundled_model_reads_drawn_digits_and_preprocessing_matters():

@@ -16,6 +16,7 @@ import pytest
 from ..conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"    # the README's pictures, retaken by every run
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -97,10 +98,11 @@ def wait_for_app(page, timeout=60_000):
     page.wait_for_function(SETTLED_JS, timeout=timeout, polling=200)
 
 
-def shot(page, name: str, height: int = 2000) -> Path:
+def shot(page, name: str, height: int = 2000, docs: bool = False) -> Path:
     """A screenshot of the whole page. Streamlit scrolls inside its own container, so the viewport
-    is made tall enough to hold the page instead of relying on full_page."""
-    path = ARTIFACTS / f"{name}.png"
+    is made tall enough to hold the page instead of relying on full_page. With `docs`, it replaces
+    the README's picture of the same name (commit it when the UI has changed)."""
+    path = (SCREENSHOTS if docs else ARTIFACTS) / f"{name}.png"
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": height})
     page.wait_for_timeout(500)
