@@ -9,9 +9,10 @@ import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
 from studio.i18n import choose_language, t
-from studio.runtime import keep_keras_state_across_reruns
+from studio.runtime import keep_keras_state_across_reruns, limit_heap_arenas
 from studio.sidebar import notices_ui, sidebar_ui
 
+limit_heap_arenas()     # before TensorFlow starts its threads: freed memory goes back (see runtime)
 keep_keras_state_across_reruns()
 
 # Shipped with the app: a page icon named like ":material/draw:" is fetched from a font host.

@@ -45,8 +45,9 @@ def one_session(browser, url: str) -> None:
 
 
 def settle(pid: int) -> float:
-    """RSS once the closed sessions have been released (grace + one janitor round + margin)."""
-    time.sleep(RELEASE_AFTER_S + JANITOR_S + 3)
+    """RSS once the closed session has been released: the janitor's first round after the close
+    notes the absence, the first round after the grace releases it (+ a margin)."""
+    time.sleep(RELEASE_AFTER_S + 2 * JANITOR_S + 3)
     return rss_mib(pid)
 
 

@@ -1,5 +1,14 @@
-"""Make Streamlit's script runner safe for models that live longer than one rerun.
+"""The server process, set up for models: keep Keras across reruns, and a heap that shrinks.
 
+Heap: glibc gives each new thread that allocates its own malloc arena (up to 8 per core), and
+TensorFlow's thread pools plus one thread per training run spread a run's tensors over many of
+them; freed memory then stays in those arenas. Measured here, a plain loop that trains the dense
+network for one epoch and drops it grew the process by ~55 MiB a run for five runs with the
+default, and by ~6 MiB a run with two arenas, at the same training speed. `limit_heap_arenas`
+sets that limit (M_ARENA_MAX) for every arena created after it; MALLOC_ARENA_MAX=2 in the
+environment does the same from the start.
+
+Keras:
 After every script run, fragment reruns included, Streamlit calls `keras.backend.clear_session()`
 (streamlit/runtime/scriptrunner/script_runner.py, `_clean_problem_modules`). That rebinds Keras'
 global state for every thread, clears TensorFlow's kernel cache and runs a full garbage
@@ -22,6 +31,18 @@ def _clean_without_keras() -> None:
 
 
 _clean_without_keras.keeps_keras = True
+
+
+M_ARENA_MAX = -8    # glibc's mallopt parameter number
+
+
+def limit_heap_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (True if set; elsewhere, e.g. macOS or musl, nothing to do)."""
+    import ctypes
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
 
 
 def keep_keras_state_across_reruns() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 from mnist_core import storage
 from mnist_core.data import MnistData, MnistDataError, load_mnist
@@ -237,6 +238,7 @@ def loaded(entry: SessionModel):
 # a trained model and its TensorFlow functions are far too big to wait for that. A janitor thread
 # releases each studio whose browser session has been gone for RELEASE_AFTER_SECONDS.
 
+_log = get_logger(__name__)    # Streamlit's logger: shown at the server's log level (info)
 _watched: dict[str, Studio] = {}
 _watched_lock = threading.Lock()
 _janitor: threading.Thread | None = None
@@ -285,6 +287,8 @@ def release_absent_sessions(is_active, absent_since: dict, now: float | None = N
         current.release()
     if released:
         give_memory_back()
+        _log.info("released the models of %d closed session(s); %d still open", len(released),
+                  len(_watched))
     return len(released)
 
 
