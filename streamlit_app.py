@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
+from studio import state
 from studio.i18n import choose_language, t
 from studio.runtime import keep_keras_state_across_reruns, limit_heap_arenas
 from studio.sidebar import notices_ui, sidebar_ui
@@ -35,6 +36,7 @@ def pages() -> list:
 
 def main():
     choose_language()
+    state.choose_model_from_url(state.studio())
     page = st.navigation(pages())
     st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON, layout="wide")
     sidebar = st.sidebar.container()

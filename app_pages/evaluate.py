@@ -15,8 +15,8 @@ GALLERY = 24
 
 def report_for(entry, data):
     """The test-set evaluation of a model, computed once per model and session."""
-    if entry.key == state.DEFAULT_KEY:
-        return default_report()
+    if entry.kind == "bundled":
+        return bundled_report(entry.key)
     if entry.report is None:
         model, predictor = state.loaded(entry)
         entry.report = evaluate(model, data.x_test, data.y_test, predictor=predictor)
@@ -24,8 +24,8 @@ def report_for(entry, data):
 
 
 @st.cache_resource(show_spinner=False)
-def default_report():
-    model, predictor = state.loaded(state.default_entry())
+def bundled_report(key: str):
+    model, predictor = state.loaded(state.bundled_entry(key))
     data = state.get_data()
     return evaluate(model, data.x_test, data.y_test, predictor=predictor)
 

@@ -81,6 +81,18 @@ def reading_ui(reading: Reading, label: int | None):
     charts.bar_chart(frame, x="digit", y="probability", highlight="top", y_format="%", height=200)
 
 
+def compare_ui(model_image, active_key: str) -> None:
+    """What each bundled model reads in the same image, side by side (the active one marked)."""
+    st.markdown("**" + t("predict.compare") + "**")
+    columns = st.columns(len(state.BUNDLED))
+    for column, entry in zip(columns, state.bundled_entries()):
+        _, predictor = state.loaded(entry)
+        reading = predictor.read(model_image)
+        answer = str(reading.digit) if reading.digit is not None else "?"
+        column.metric(entry.name + (" ✓" if entry.key == active_key else ""), answer)
+        column.caption(t("predict.sure", p=f"{reading.confidence:.0%}"))
+
+
 def inspector_ui(steps, predictor):
     with st.expander(t("predict.inspector.title"), expanded=False):
         st.caption(t("predict.inspector.caption"))
@@ -136,6 +148,7 @@ def main():
             return
         reading_ui(predictor.read(model_image), label)
         st.image(charts.digit(model_image, 5), caption=t("predict.model_sees"), width=140)
+        compare_ui(model_image, entry.key)
     if steps is not None:
         inspector_ui(steps, predictor)
 

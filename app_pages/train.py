@@ -218,7 +218,7 @@ def models_ui() -> None:
         picked = st.radio(t("train.active_radio"), keys, format_func=labels.get, horizontal=True,
                           key="train_active", on_change=choose_active, args=(studio,))
         entry = next(m for m in choices if m.key == picked)
-        if entry.key != state.DEFAULT_KEY:
+        if entry.kind != "bundled":
             download_ui(entry)
     upload_ui(studio)
 

@@ -23,8 +23,10 @@ from mnist_core.data import MnistData, MnistDataError, load_mnist
 from .i18n import t
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL_PATH = ROOT / "models" / "default.keras"
-DEFAULT_KEY = "default"
+# The models that ship with the app: the note's own network (what a fresh link starts with, so
+# Train and Evaluate tell the note's story) and the best reader of drawings.
+BUNDLED = {"tutorial": ROOT / "models" / "tutorial.keras", "best": ROOT / "models" / "default.keras"}
+DEFAULT_KEY = "tutorial"
 DATA_RETRY_SECONDS = 60
 POLL_SECONDS = 0.5        # how often a page redraws a running job (at most ~4 chart updates/s)
 
@@ -88,16 +90,16 @@ def require_data() -> MnistData:
 # --- Shared: the bundled model -----------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False)
-def _default_model():
+def _bundled_model(key: str):
     from mnist_core.predict import Predictor
-    model, _ = storage.load_model(DEFAULT_MODEL_PATH)
+    model, _ = storage.load_model(BUNDLED[key])
     return model, Predictor(model)
 
 
 @st.cache_data(show_spinner=False)
-def _default_metadata() -> dict:
+def _bundled_metadata(key: str) -> dict:
     try:
-        return storage.read_metadata(DEFAULT_MODEL_PATH)
+        return storage.read_metadata(BUNDLED[key])
     except storage.ModelFileError:
         return {}
 
@@ -183,13 +185,14 @@ class Studio:
         """Every model that can be made active, the bundled one first."""
         with self._lock:
             mine = list(self.models.values())
-        return ([default_entry()] if DEFAULT_MODEL_PATH.exists() else []) + mine
+        return bundled_entries() + mine
 
     def active(self) -> SessionModel | None:
         entry = self.models.get(self.active_key)
         if entry is not None:
             return entry
-        return default_entry() if DEFAULT_MODEL_PATH.exists() else None
+        bundled = {entry.key: entry for entry in bundled_entries()}
+        return bundled.get(self.active_key) or bundled.get(DEFAULT_KEY) or next(iter(bundled.values()), None)
 
     def take_notices(self) -> list[tuple[str, dict]]:
         with self._lock:
@@ -217,16 +220,37 @@ def studio() -> Studio:
     return current
 
 
-def default_entry() -> SessionModel:
-    metadata = _default_metadata()
-    return SessionModel(DEFAULT_KEY, metadata.get("name", "Default model"), "bundled", metadata)
+def bundled_entry(key: str) -> SessionModel:
+    return SessionModel(key, t(f"bundled.{key}"), "bundled", _bundled_metadata(key))
+
+
+def bundled_entries() -> list[SessionModel]:
+    return [bundled_entry(key) for key, path in BUNDLED.items() if path.exists()]
+
+
+def choose_model_from_url(current: Studio) -> None:
+    """`?model=tutorial`, `?model=best` or one of the session's own (`run-2`): a link chooses the
+    model once; afterwards the address follows the session's choice."""
+    wanted = st.query_params.get("model")
+    if wanted and wanted != st.session_state.get("model_seen_in_url"):
+        keys = {entry.key for entry in current.choices()}
+        if wanted in keys:
+            current.active_key = wanted
+        else:
+            from . import urls
+            urls.note(t("url.not_a_choice", name="model", value=urls.shown(wanted),
+                        choices=", ".join(sorted(keys))))
+    st.session_state["model_seen_in_url"] = current.active_key
+    if current.active() is not None:
+        from . import urls
+        urls.write(model=current.active().key)
 
 
 def loaded(entry: SessionModel):
     """(keras model, Predictor) for an entry, loading TensorFlow only now."""
-    if entry.key == DEFAULT_KEY:
+    if entry.kind == "bundled":
         with st.spinner(t("model.loading")):
-            return _default_model()
+            return _bundled_model(entry.key)
     if entry.predictor is None:
         from mnist_core.predict import Predictor
         entry.predictor = Predictor(entry.model)

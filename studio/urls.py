@@ -21,10 +21,10 @@ def read_int(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        _note(t("url.not_whole", name=name, value=_shown(raw)))
+        note(t("url.not_whole", name=name, value=shown(raw)))
         return default
     if not low <= value <= high:
-        _note(t("url.out_of_range", name=name, value=value, low=low, high=high))
+        note(t("url.out_of_range", name=name, value=value, low=low, high=high))
         return default
     return value
 
@@ -34,7 +34,7 @@ def read_choice(name: str, default: str, choices) -> str:
     if raw is None:
         return default
     if raw not in choices:
-        _note(t("url.not_a_choice", name=name, value=_shown(raw), choices=", ".join(map(str, choices))))
+        note(t("url.not_a_choice", name=name, value=shown(raw), choices=", ".join(map(str, choices))))
         return default
     return raw
 
@@ -47,12 +47,12 @@ def write(**values) -> None:
             st.query_params[name] = text
 
 
-def _shown(raw: str) -> str:
+def shown(raw: str) -> str:
     """A visitor's value, safe inside Markdown: letters, digits and . - + only, at most 20."""
     return re.sub(r"[^\w.+-]", "?", raw[:20])
 
 
-def _note(message: str) -> None:
+def note(message: str) -> None:
     st.toast(message, icon=":material/link_off:")
     st.session_state.setdefault("url_notes", []).append(message)
 

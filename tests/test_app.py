@@ -146,8 +146,8 @@ def test_training_runs_in_the_background_and_becomes_usable():
     assert any("Your run 1" in i.value for i in at.main.info)
     # Switching back to the bundled model is one click.
     at.switch_page("app_pages/train.py").run()
-    at.radio(key="train_active").set_value("default").run()
-    assert studio.active().key == "default"
+    at.radio(key="train_active").set_value("tutorial").run()
+    assert studio.active().key == "tutorial"
     assert any(m.value.startswith("Bundled: ") for m in at.sidebar.markdown)
 
 
@@ -174,16 +174,21 @@ def test_sessions_do_not_see_each_others_runs():
     first.session_state["studio"].jobs["run-1"].join(120)
 
 
-def test_evaluate_matches_keras_on_the_default_model(mnist):
-    at = open_page("evaluate")
+@pytest.mark.parametrize("key, file", [(None, "tutorial.keras"), ("best", "default.keras")])
+def test_evaluate_matches_keras_on_the_bundled_models(mnist, key, file):
+    """A fresh link evaluates the note's network (≈ 98 %, as the note says); ?model=best the CNN."""
+    at = open_page("evaluate", **({"model": key} if key else {}))
     from mnist_core import storage
     from mnist_core.training import model_input
-    model, _ = storage.load_model(ROOT / "models" / "default.keras")
+    model, _ = storage.load_model(ROOT / "models" / file)
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     _, accuracy = model.evaluate(model_input(mnist.x_test, model), np.eye(10)[mnist.y_test], verbose=0)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Test accuracy"] == f"{accuracy:.2%}"
     assert "`predictions[1].argmax()` = **2**" in texts(at)
+    assert at.query_params["model"] == (key or "tutorial")
+    if key is None:
+        assert 0.975 <= accuracy <= 0.985
 
 
 def test_evaluate_cell_from_url_shows_its_images(mnist):

@@ -7,6 +7,7 @@ import string
 import pytest
 
 from mnist_core import models, predict, preprocess, storage
+from studio import state
 
 from .conftest import ROOT
 from .test_app import open_page
@@ -42,6 +43,7 @@ def used_keys() -> set[str]:
              for suffix in ("", ".text")}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     keys |= {f"explore.pixels.{view}" for view in ("heatmap", "table")}
+    keys |= {f"bundled.{key}" for key in state.BUNDLED}
     keys |= {f"explore.split.{split}" for split in ("train", "test")}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     return keys
