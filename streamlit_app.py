@@ -23,6 +23,8 @@ ICON = str(Path(__file__).with_name("static") / "favicon.png")
 def pages() -> list:
     return [
         st.Page("app_pages/overview.py", title=t("page.overview"), icon=":material/home:", default=True),
+        st.Page("app_pages/tutorial.py", title=t("page.tutorial"), icon=":material/school:",
+                url_path="tutorial"),
         st.Page("app_pages/explore.py", title=t("page.explore"), icon=":material/grid_view:",
                 url_path="explore"),
         st.Page("app_pages/train.py", title=t("page.train"), icon=":material/model_training:",

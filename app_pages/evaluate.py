@@ -3,31 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from studio import charts, state, urls
+from studio import charts, figures, state, urls
+from studio.downloads import download_figure_ui
 from studio.i18n import t
 from studio.sidebar import model_banner_ui
 
 with st.spinner(t("tf.loading")):
-    from mnist_core.evaluation import evaluate
+    import mnist_core.evaluation  # noqa: F401  (TensorFlow, under a spinner)
 
 GALLERY = 24
-
-
-def report_for(entry, data):
-    """The test-set evaluation of a model, computed once per model and session."""
-    if entry.kind == "bundled":
-        return bundled_report(entry.key)
-    if entry.report is None:
-        model, predictor = state.loaded(entry)
-        entry.report = evaluate(model, data.x_test, data.y_test, predictor=predictor)
-    return entry.report
-
-
-@st.cache_resource(show_spinner=False)
-def bundled_report(key: str):
-    model, predictor = state.loaded(state.bundled_entry(key))
-    data = state.get_data()
-    return evaluate(model, data.x_test, data.y_test, predictor=predictor)
 
 
 def headline_ui(report):
@@ -52,13 +36,15 @@ def tutorial_step_ui(report, data):
                      p=f"{probabilities[digit]:.9f}"))
 
 
-def confusion_ui(report, data):
+def confusion_ui(report, data, entry):
     st.subheader(t("evaluate.confusion"))
     st.caption(t("evaluate.confusion.caption"))
     left, right = st.columns([3, 2])
     with left:
         picked = charts.heatmap(report.confusion, row="true", column="predicted", value="images",
                                 key="confusion", selectable=True)
+        download_figure_ui(lambda: figures.confusion_matrix(
+            report.confusion, t("figure.confusion_title", name=entry.name)), "confusion-matrix")
     urls.seed_widget("eval_true", urls.read_int("true", 4, 0, 9))
     urls.seed_widget("eval_pred", urls.read_int("pred", 9, 0, 9))
     if picked:
@@ -104,10 +90,11 @@ def main():
         st.info(t("evaluate.no_model"))
         return
     model_banner_ui(entry)
-    report = report_for(entry, data)
+    with st.spinner(t("evaluate.computing")):
+        report = state.report(entry, data)
     headline_ui(report)
     tutorial_step_ui(report, data)
-    confusion_ui(report, data)
+    confusion_ui(report, data, entry)
     per_class_ui(report)
     mistakes_ui(report, data)
 

@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core.data import class_counts, describe, mean_images
-from studio import charts, state, urls
+from studio import charts, figures, state, urls
+from studio.downloads import download_figure_ui
 from studio.i18n import labels_in_this_language, t
 
 SPLITS = ("train", "test")
@@ -66,6 +67,9 @@ def grid_ui(data):
                  shown=min(GRID_SIZE, len(indices))))
     shown = indices[:GRID_SIZE]
     charts.digit_row(images[shown], [f"#{i}: {labels[i]}" for i in shown], scale=2)
+    download_figure_ui(lambda: figures.sample_grid(images[shown], labels[shown],
+                                                   t("figure.samples_title", split=t(f"explore.split.{split}"))),
+                       f"mnist-{split}-samples")
 
 
 def statistics_ui(data):

@@ -6,7 +6,8 @@ from studio import state
 from studio.i18n import t
 from studio.sidebar import model_label
 
-STEPS = [("app_pages/explore.py", ":material/grid_view:", "explore"),
+STEPS = [("app_pages/tutorial.py", ":material/school:", "tutorial"),
+         ("app_pages/explore.py", ":material/grid_view:", "explore"),
          ("app_pages/train.py", ":material/model_training:", "train"),
          ("app_pages/evaluate.py", ":material/fact_check:", "evaluate"),
          ("app_pages/predict.py", ":material/draw:", "predict")]

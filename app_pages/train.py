@@ -8,7 +8,7 @@ to the session (studio.state) and becomes the active model for Evaluate and Pred
 import pandas as pd
 import streamlit as st
 
-from studio import charts, state, urls
+from studio import charts, runs, state, urls
 from studio.i18n import labels_in_this_language, t
 from studio.sidebar import model_label
 
@@ -18,7 +18,6 @@ with st.spinner(t("tf.loading")):
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
 MAX_EPOCHS_HERE = 30          # the page offers fewer than the library allows (runspec.EPOCHS)
-POLL_SECONDS = state.POLL_SECONDS
 
 
 # --- Choosing -----------------------------------------------------------------------------------
@@ -99,94 +98,6 @@ def device() -> str:
     return models.device_description()
 
 
-# --- Training -----------------------------------------------------------------------------------
-
-def start_run(spec: jobs.RunSpec) -> None:
-    studio = state.studio()
-    if studio.running():
-        st.warning(t("train.already_running"))
-        return
-    data = state.require_data()
-    number = studio.next_number()
-    key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
-    try:
-        job = jobs.TrainingJob(spec, data, keep_running=state.session_alive_check(), name=name,
-                               on_done=studio.run_finished(key, name))
-        job.start()
-    except jobs.QueueFullError:
-        st.warning(t("train.busy"))
-        return
-    except ValueError as exc:
-        st.error(t("train.bad_settings", detail=str(exc)))
-        return
-    studio.jobs[key] = job
-    st.session_state["train_watch"] = key
-    st.rerun()   # redraw at once: Start disabled, the live view showing
-
-
-def run_charts(snapshot, key: str) -> None:
-    lines, points = state.curves(snapshot)
-    if lines.empty and points.empty:
-        st.caption(t("train.first_figures"))
-        return
-    left, right = st.columns(2)
-    with left:
-        charts.line_chart(lines, x="epoch", y="loss", color="series", points=points, key=f"{key}-loss")
-    with right:
-        charts.line_chart(lines, x="epoch", y="accuracy", color="series", points=points,
-                          key=f"{key}-acc")
-
-
-def progress_ui(key: str, job) -> None:
-    snapshot = job.snapshot()
-    if snapshot.state == jobs.QUEUED:
-        from studio.i18n import ordinal
-        st.info(t("train.queued", name=job.name, place=ordinal(snapshot.position or 1)),
-                icon=":material/hourglass:")
-    else:
-        latest = snapshot.latest
-        if latest is None:
-            st.progress(0.0, text=t("train.starting"))
-        else:
-            eta = latest.eta_seconds
-            text = t("train.progress", epoch=latest.epoch, epochs=latest.epochs, step=latest.step,
-                     steps=latest.steps, seconds=f"{snapshot.seconds:.0f}")
-            if eta:
-                text += " · " + t("train.eta", seconds=f"{eta:.0f}")
-            st.progress(min(latest.fraction_done, 1.0), text=text)
-    if st.button(t("train.stop"), key=f"stop-{key}", icon=":material/stop_circle:"):
-        job.stop()
-        st.toast(t("train.stopping"))
-    run_charts(snapshot, key)
-    if snapshot.state in jobs.DONE_STATES:
-        st.rerun()   # the whole page: the run joins the finished runs
-
-
-def live_ui() -> None:
-    studio = state.studio()
-    key = st.session_state.get("train_watch", "")
-    job = studio.jobs.get(key)
-    if job is None:
-        return
-    st.subheader(job.name)
-    if not job.done:
-        st.fragment(progress_ui, run_every=POLL_SECONDS)(key, job)
-        return
-    snapshot = job.snapshot()
-    if snapshot.state == jobs.FAILED:
-        st.error(t("train.failed", detail=snapshot.error))
-        return
-    entry = studio.models.get(key)
-    verb = t("train.verb.stopped" if snapshot.state == jobs.STOPPED else "train.verb.finished")
-    message = t("train.done", name=job.name, verb=verb, seconds=f"{snapshot.seconds:.0f}")
-    if snapshot.waited >= 1:
-        message += " " + t("train.waited", seconds=f"{snapshot.waited:.0f}")
-    if entry is not None and entry.test_accuracy is not None:
-        message += " " + t("train.done_accuracy", accuracy=f"{entry.test_accuracy:.2%}")
-    st.success(message)
-    run_charts(snapshot, key)
-
-
 # --- This session's models ------------------------------------------------------------------------
 
 def models_ui() -> None:
@@ -227,11 +138,11 @@ def choose_active(studio) -> None:
     studio.active_key = st.session_state["train_active"]
 
 
-def overlay_ui(runs) -> None:
+def overlay_ui(mine) -> None:
     rows = [{"run": m.name, "epoch": epoch + 1, "metric": metric, "value": value}
-            for m in runs for metric in ("accuracy", "val_accuracy", "loss", "val_loss")
+            for m in mine for metric in ("accuracy", "val_accuracy", "loss", "val_loss")
             for epoch, value in enumerate(m.metadata.get("history", {}).get(metric, []))]
-    if len(runs) < 2 or not rows:
+    if len(mine) < 2 or not rows:
         return
     frame = pd.DataFrame(rows)
     st.markdown(t("train.compared"))
@@ -294,8 +205,8 @@ def main():
     running = bool(state.studio().running())
     if st.button(t("train.start"), type="primary", icon=":material/play_arrow:", disabled=running,
                  help=t("train.in_progress") if running else None):
-        start_run(spec)
-    live_ui()
+        runs.start_run(spec)
+    runs.live_ui()
     models_ui()
 
 

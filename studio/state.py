@@ -257,6 +257,25 @@ def loaded(entry: SessionModel):
     return entry.model, entry.predictor
 
 
+def report(entry: SessionModel, data: MnistData):
+    """The test-set evaluation of a model: once per bundled model per server, once per own model."""
+    if entry.kind == "bundled":
+        return _bundled_report(entry.key)
+    if entry.report is None:
+        from mnist_core.evaluation import evaluate
+        model, predictor = loaded(entry)
+        entry.report = evaluate(model, data.x_test, data.y_test, predictor=predictor)
+    return entry.report
+
+
+@st.cache_resource(show_spinner=False)
+def _bundled_report(key: str):
+    from mnist_core.evaluation import evaluate
+    model, predictor = loaded(bundled_entry(key))
+    data = get_data()
+    return evaluate(model, data.x_test, data.y_test, predictor=predictor)
+
+
 # --- Sessions that end -----------------------------------------------------------------------------
 # Streamlit keeps a closed tab's session_state for a while (for reconnects) and frees it lazily;
 # a trained model and its TensorFlow functions are far too big to wait for that. A janitor thread

@@ -39,8 +39,12 @@ def used_keys() -> set[str]:
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source") for kind in ("bundled", "run", "upload")}
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
-    keys |= {f"overview.step.{step}{suffix}" for step in ("explore", "train", "evaluate", "predict")
-             for suffix in ("", ".text")}
+    keys |= {f"overview.step.{step}{suffix}" for step in ("tutorial", "explore", "train", "evaluate",
+                                                          "predict") for suffix in ("", ".text")}
+    keys |= {f"tutorial.{step}.{part}" for step in STEPS for part in ("title", "text")}
+    keys |= {f"tutorial.code.{name}" for name in re.findall(r'comment\("([a-z_]+)"\)',
+                                                             (ROOT / "app_pages" / "tutorial.py").read_text())}
+    keys |= {f"figure.{prefix}series" for prefix in ("", "val_")} | {"figure.loss", "figure.accuracy"}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     keys |= {f"explore.pixels.{view}" for view in ("heatmap", "table")}
     keys |= {f"bundled.{key}" for key in state.BUNDLED}
@@ -55,6 +59,19 @@ def quoted_in_code() -> set[str]:
     for path in [*(ROOT / "app_pages").glob("*.py"), *(ROOT / "studio").glob("*.py")]:
         found |= set(re.findall(r"""["']([a-z][a-z0-9_]*\.[a-z0-9_.]+)["']""", path.read_text("utf-8")))
     return found
+
+
+def tutorial_steps() -> tuple:
+    """The tutorial page's STEPS, read from its source (importing a page would run it)."""
+    import ast
+    tree = ast.parse((ROOT / "app_pages" / "tutorial.py").read_text("utf-8"))
+    assignment = next(node for node in tree.body if isinstance(node, ast.Assign)
+                      and getattr(node.targets[0], "id", "") == "STEPS")
+    return ast.literal_eval(assignment.value)
+
+
+STEPS = tutorial_steps()
+PAGES.append("tutorial")
 
 
 def placeholders(text: str) -> set[str]:
@@ -135,7 +152,9 @@ def test_every_page_in_english_shows_the_english_words(page):
     at = open_page(page, lang="en")
     texts = visible_texts(at)
     assert english_sentences(texts)          # the check above can see English when it is there
-    switch = {"简体中文", "Language · 语言"}      # the language switch names itself in both
+    # The language switch names itself in both; the glossary is in both on purpose.
+    switch = {"简体中文", "Language · 语言", CATALOGUES["en"]["tutorial.glossary"],
+              CATALOGUES["en"]["tutorial.glossary.text"]}
     assert not any(re.search(r"[\u4e00-\u9fff]", t) for t in texts if t not in switch)
 
 

@@ -1,0 +1,130 @@
+"""Starting a run and watching it, on any page: the Train page and the tutorial's `fit` step.
+
+The run trains on its own thread (mnist_core.jobs); these functions start it, poll it a few times
+a second in a fragment, and draw its progress, its charts and Keras' own per-epoch log.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mnist_core import jobs
+
+from . import charts, figures, state
+from .i18n import ordinal, t
+
+WATCHED = "train_watch"     # the session's run that the live view follows
+
+
+def keras_log(snapshot) -> str:
+    """The lines Keras' `model.fit(verbose=2)` prints, one per finished epoch."""
+    lines, previous = [], 0.0
+    for epoch in snapshot.epochs:
+        seconds, previous = epoch.elapsed - previous, epoch.elapsed
+        line = (f"Epoch {epoch.epoch}/{epoch.epochs}\n{epoch.steps}/{epoch.steps} - {seconds:.0f}s - "
+                f"{seconds / max(epoch.steps, 1) * 1000:.0f}ms/step - "
+                f"accuracy: {epoch.accuracy:.4f} - loss: {epoch.loss:.4f}")
+        if epoch.val_loss is not None:
+            line += f" - val_accuracy: {epoch.val_accuracy:.4f} - val_loss: {epoch.val_loss:.4f}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def keras_log_ui(snapshot) -> None:
+    if snapshot.epochs:
+        st.caption(t("train.keras_log"))
+        st.code(keras_log(snapshot), language=None)
+
+
+
+def start_run(spec: jobs.RunSpec) -> None:
+    studio = state.studio()
+    if studio.running():
+        st.warning(t("train.already_running"))
+        return
+    data = state.require_data()
+    number = studio.next_number()
+    key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
+    try:
+        job = jobs.TrainingJob(spec, data, keep_running=state.session_alive_check(), name=name,
+                               on_done=studio.run_finished(key, name))
+        job.start()
+    except jobs.QueueFullError:
+        st.warning(t("train.busy"))
+        return
+    except ValueError as exc:
+        st.error(t("train.bad_settings", detail=str(exc)))
+        return
+    studio.jobs[key] = job
+    st.session_state[WATCHED] = key
+    st.rerun()   # redraw at once: Start disabled, the live view showing
+
+
+def run_charts(snapshot, key: str) -> None:
+    lines, points = state.curves(snapshot)
+    if lines.empty and points.empty:
+        st.caption(t("train.first_figures"))
+        return
+    left, right = st.columns(2)
+    with left:
+        charts.line_chart(lines, x="epoch", y="loss", color="series", points=points, key=f"{key}-loss")
+    with right:
+        charts.line_chart(lines, x="epoch", y="accuracy", color="series", points=points,
+                          key=f"{key}-acc")
+
+
+def progress_ui(key: str, job) -> None:
+    snapshot = job.snapshot()
+    if snapshot.state == jobs.QUEUED:
+        st.info(t("train.queued", name=job.name, place=ordinal(snapshot.position or 1)),
+                icon=":material/hourglass:")
+    else:
+        latest = snapshot.latest
+        if latest is None:
+            st.progress(0.0, text=t("train.starting"))
+        else:
+            eta = latest.eta_seconds
+            text = t("train.progress", epoch=latest.epoch, epochs=latest.epochs, step=latest.step,
+                     steps=latest.steps, seconds=f"{snapshot.seconds:.0f}")
+            if eta:
+                text += " · " + t("train.eta", seconds=f"{eta:.0f}")
+            st.progress(min(latest.fraction_done, 1.0), text=text)
+    if st.button(t("train.stop"), key=f"stop-{key}", icon=":material/stop_circle:"):
+        job.stop()
+        st.toast(t("train.stopping"))
+    run_charts(snapshot, key)
+    keras_log_ui(snapshot)
+    if snapshot.state in jobs.DONE_STATES:
+        st.rerun()   # the whole page: the run joins the finished runs
+
+
+def live_ui() -> None:
+    studio = state.studio()
+    key = st.session_state.get(WATCHED, "")
+    job = studio.jobs.get(key)
+    if job is None:
+        return
+    st.subheader(job.name)
+    if not job.done:
+        st.fragment(progress_ui, run_every=state.POLL_SECONDS)(key, job)
+        return
+    snapshot = job.snapshot()
+    if snapshot.state == jobs.FAILED:
+        st.error(t("train.failed", detail=snapshot.error))
+        return
+    entry = studio.models.get(key)
+    verb = t("train.verb.stopped" if snapshot.state == jobs.STOPPED else "train.verb.finished")
+    message = t("train.done", name=job.name, verb=verb, seconds=f"{snapshot.seconds:.0f}")
+    if snapshot.waited >= 1:
+        message += " " + t("train.waited", seconds=f"{snapshot.waited:.0f}")
+    if entry is not None and entry.test_accuracy is not None:
+        message += " " + t("train.done_accuracy", accuracy=f"{entry.test_accuracy:.2%}")
+    st.success(message)
+    run_charts(snapshot, key)
+    if entry is not None and entry.metadata.get("history"):
+        from .downloads import download_figure_ui
+        download_figure_ui(lambda: figures.training_curves(entry.metadata["history"], job.name),
+                           f"training-{key}")
+    keras_log_ui(snapshot)
+
+
