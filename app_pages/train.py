@@ -161,9 +161,17 @@ def download_ui(entry) -> None:
     if entry.file_bytes is None:
         model, _ = state.loaded(entry)
         entry.file_bytes = storage.model_bytes(model, entry.metadata)
-    st.download_button(t("train.download"), entry.file_bytes,
-                       file_name=f"mnist-{entry.key}.keras", mime="application/zip",
-                       icon=":material/download:")
+    left, right = st.columns(2)
+    left.download_button(t("train.download"), entry.file_bytes, file_name=f"mnist-{entry.key}.keras",
+                         mime="application/zip", icon=":material/download:")
+    meta = entry.metadata
+    if meta.get("arch") in models.ARCHITECTURES:      # a run of ours (an upload has no recipe)
+        from studio.notebook import notebook_bytes
+        right.download_button(t("train.download_notebook"), notebook_bytes(
+            entry.name, meta["arch"], meta.get("hparams", {}), epochs=meta["epochs"],
+            batch_size=meta["batch_size"], validation_split=meta.get("validation_split", 0.0),
+            seed=meta.get("seed")), file_name=f"mnist-{entry.key}.ipynb",
+            mime="application/x-ipynb+json", icon=":material/description:")
 
 
 def upload_ui(studio) -> None:

@@ -48,6 +48,8 @@ def used_keys() -> set[str]:
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     keys |= {f"explore.pixels.{view}" for view in ("heatmap", "table")}
     keys |= {f"bundled.{key}" for key in state.BUNDLED}
+    from studio.notebook import SECTIONS
+    keys |= {f"notebook.{section}" for _, section in SECTIONS}
     keys |= {f"explore.split.{split}" for split in ("train", "test")}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     return keys
