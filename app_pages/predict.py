@@ -31,10 +31,15 @@ def draw_ui():
     """The canvas; returns its RGBA pixels, or None before anything is drawn."""
     from streamlit_drawable_canvas import st_canvas   # only inside a running app (see README)
     st.caption(t("predict.draw.caption"))
-    width = st.slider(t("predict.stroke"), *STROKE_WIDTHS, 20, key="predict_stroke")
+    slider, clear = st.columns([3, 1], vertical_alignment="bottom")
+    width = slider.slider(t("predict.stroke"), *STROKE_WIDTHS, 20, key="predict_stroke")
+    # A full-size Clear for fingers (the canvas' own toolbar icons are 22 px): a new key, a new canvas.
+    if clear.button(t("predict.clear"), icon=":material/ink_eraser:", width="stretch"):
+        st.session_state["predict_canvas_number"] = st.session_state.get("predict_canvas_number", 0) + 1
     result = st_canvas(stroke_width=width, stroke_color="#1e1b4b", background_color="",
                        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
-                       return_image_data=True, key="predict_canvas")
+                       return_image_data=True,
+                       key=f"predict_canvas_{st.session_state.get('predict_canvas_number', 0)}")
     return result.image_data if result is not None else None
 
 
@@ -65,7 +70,8 @@ def upload_ui():
     return picture
 
 
-def reading_ui(reading: Reading, label: int | None):
+def answer_ui(reading: Reading, label: int | None):
+    """The answer, compact: it sits above the input, so a phone shows it right after drawing."""
     if reading.sure:
         st.metric(t("predict.prediction"), reading.digit, help=t("predict.prediction.help"))
         st.caption(t("predict.confidence", confidence=f"{reading.confidence:.1%}") +
@@ -76,6 +82,9 @@ def reading_ui(reading: Reading, label: int | None):
         hint = ", ".join(f"{digit} ({p:.0%})" for digit, p in reading.top3)
         st.caption(t("predict.top3", hint=hint) +
                    ("" if label is None else " · " + t("predict.label_says", label=label)))
+
+
+def probabilities_ui(reading: Reading):
     frame = pd.DataFrame({"digit": range(10), "probability": reading.probabilities,
                           "top": np.arange(10) == reading.guess})
     charts.bar_chart(frame, x="digit", y="probability", highlight="top", y_format="%", height=200)
@@ -124,13 +133,14 @@ def main():
     left, right = st.columns([3, 2], gap="large")
     label, steps, model_image = None, None, None
     with left:
+        answer = st.container()     # filled below, drawn above the input
         if source == "draw":
             picture = draw_ui()
         elif source == "test":
             picture, label = test_image_ui()
         else:
             picture = upload_ui()
-    with right:
+    with answer:
         if picture is None:
             st.info(t("predict.waiting_test" if source == "test" else "predict.waiting"))
             return
@@ -146,11 +156,13 @@ def main():
         except ValueError as exc:
             st.error(t("predict.unreadable", detail=str(exc)))
             return
-        reading_ui(predictor.read(model_image), label)
+        reading = predictor.read(model_image)
+        answer_ui(reading, label)
+    with right:
+        probabilities_ui(reading)
         st.image(charts.digit(model_image, 5), caption=t("predict.model_sees"), width=140)
         compare_ui(model_image, entry.key)
     if steps is not None:
         inspector_ui(steps, predictor)
-
 
 main()

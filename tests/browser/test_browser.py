@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 
 from ..conftest import ROOT
-from .conftest import shot, wait_for_app
+from .conftest import SCREENSHOTS, shot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -142,3 +142,49 @@ def test_two_sessions_never_see_each_others_runs(browser, server):
     finally:
         alice.context.close()
         bob.context.close()
+
+
+def test_on_a_phone_the_answer_is_on_screen_after_drawing_by_touch(browser, server):
+    """390×844, touch: draw with a finger (touch events), and the answer is visible unscrolled."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/predict")
+        wait_for_app(page, 120_000)
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box["width"] >= 250 and box["y"] + box["height"] <= 844, box   # the whole canvas fits
+        points = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]                        # a 7, one stroke
+        cdp = context.new_cdp_session(page)
+        touch = lambda kind, x, y: cdp.send("Input.dispatchTouchEvent", {   # noqa: E731
+            "type": kind, "touchPoints": [] if kind == "touchEnd" else
+            [{"x": box["x"] + x * box["width"], "y": box["y"] + y * box["height"]}]})
+        touch("touchStart", *points[0])
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            for step in range(1, 13):
+                touch("touchMove", x0 + (x1 - x0) * step / 12, y0 + (y1 - y0) * step / 12)
+        touch("touchEnd", 0, 0)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stMetricLabel\"]')]"
+            ".some(e => e.innerText.includes('Prediction'))", timeout=30_000)
+        wait_for_app(page)
+        answer = page.locator("[data-testid='stMetric']", has_text="Prediction").first
+        answer_box = answer.bounding_box()
+        scroll = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
+        assert answer_box["y"] >= 0 and answer_box["y"] + answer_box["height"] <= 844, (answer_box, scroll)
+        assert metric(page, "Prediction") == "7"
+        # Touch targets. The page's own Clear is full size and empties the canvas. The canvas'
+        # toolbar (undo, redo, reset) is the component's: its icons are 22.4 px, under the 24 px
+        # minimum, and it has no option to grow them (README: known gap); a smaller one fails here.
+        clear = page.get_by_role("button", name="Clear")
+        assert clear.bounding_box()["height"] >= 36 and clear.bounding_box()["width"] >= 44
+        tools = [b for b in page.locator(".dc-icon-button").all() if b.is_visible()]
+        assert {b.get_attribute("title") for b in tools} >= {"Undo", "Redo", "Reset canvas & history"}
+        assert all(min(b.bounding_box()["width"], b.bounding_box()["height"]) >= 22 for b in tools)
+        page.screenshot(path=str(SCREENSHOTS / "phone-predict.png"))
+        clear.tap()
+        page.get_by_text("Waiting for a digit").wait_for(timeout=30_000)
+    finally:
+        context.close()
