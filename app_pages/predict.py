@@ -56,7 +56,12 @@ def test_image_ui():
 
 
 def upload_ui():
-    upload = st.file_uploader(t("predict.upload.label"), key="predict_upload",
+    refused = st.session_state.pop("predict_upload_error", None)
+    if refused:
+        st.error(refused)
+    # A new key after a refusal empties the uploader: the refused file's chip doesn't linger.
+    attempt = st.session_state.setdefault("predict_upload_attempt", 0)
+    upload = st.file_uploader(t("predict.upload.label"), key=f"predict_upload_{attempt}",
                               type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
                               max_upload_size=MAX_UPLOAD_BYTES // 2**20)
     if upload is None:
@@ -64,8 +69,9 @@ def upload_ui():
     try:
         picture = image_from_bytes(upload.getvalue())
     except ImageFileError as exc:
-        st.error(t(f"image_file.{exc.code}", **exc.values))
-        return None
+        st.session_state["predict_upload_error"] = t(f"image_file.{exc.code}", **exc.values)
+        st.session_state["predict_upload_attempt"] = attempt + 1
+        st.rerun()
     st.image(picture, caption=t("predict.upload.yours"), width=CANVAS_SIZE)
     return picture
 

@@ -213,7 +213,7 @@ def _png(array) -> bytes:
 def test_predict_reads_an_uploaded_photo(mnist):
     at = open_page("predict", source="upload")
     photo = 255 - np.kron(mnist.x_test[0], np.ones((10, 10), np.uint8))   # a dark-on-light "7"
-    at.file_uploader(key="predict_upload").upload("seven.png", _png(photo), "image/png").run()
+    at.file_uploader(key="predict_upload_0").upload("seven.png", _png(photo), "image/png").run()
     assert not at.exception
     assert next(m for m in at.metric if m.label == "Prediction").value == "7"
 
@@ -225,14 +225,15 @@ def test_predict_reads_an_uploaded_photo(mnist):
 ])
 def test_predict_explains_bad_uploads(payload, message):
     at = open_page("predict", source="upload")
-    at.file_uploader(key="predict_upload").upload("x.png", payload, "image/png").run()
+    at.file_uploader(key="predict_upload_0").upload("x.png", payload, "image/png").run()
     assert not at.exception
     assert message in texts(at)
+    assert at.file_uploader(key="predict_upload_1").value is None    # the refused file is gone
 
 
 def test_predict_blank_upload_is_not_a_digit():
     at = open_page("predict", source="upload")
-    at.file_uploader(key="predict_upload").upload("blank.png", _png(np.full((100, 100), 255, np.uint8)),
+    at.file_uploader(key="predict_upload_0").upload("blank.png", _png(np.full((100, 100), 255, np.uint8)),
                                                   "image/png").run()
     assert "no digit" in texts(at) and not any(m.label == "Prediction" for m in at.metric)
 
