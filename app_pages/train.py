@@ -139,7 +139,8 @@ def choose_active(studio) -> None:
 
 
 def overlay_ui(mine) -> None:
-    rows = [{"run": m.name, "epoch": epoch + 1, "metric": metric, "value": value}
+    rows = [{"run": m.name, "epoch": epoch + 1, "metric": metric, "series": f"{m.name} · {t(f'chart.metric.{metric}')}",
+             "value": value}
             for m in mine for metric in ("accuracy", "val_accuracy", "loss", "val_loss")
             for epoch, value in enumerate(m.metadata.get("history", {}).get(metric, []))]
     if len(mine) < 2 or not rows:
@@ -149,11 +150,11 @@ def overlay_ui(mine) -> None:
     left, right = st.columns(2)
     with left:
         acc = frame[frame.metric.str.endswith("accuracy")]
-        charts.line_chart(acc.assign(series=acc.run + " · " + acc.metric), x="epoch", y="value",
+        charts.line_chart(acc[["epoch", "value", "series"]], x="epoch", y="value",
                           color="series", y_title="accuracy", key="overlay-acc")
     with right:
         loss = frame[frame.metric.str.endswith("loss")]
-        charts.line_chart(loss.assign(series=loss.run + " · " + loss.metric), x="epoch", y="value",
+        charts.line_chart(loss[["epoch", "value", "series"]], x="epoch", y="value",
                           color="series", y_title="loss", key="overlay-loss")
 
 

@@ -11,8 +11,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from .i18n import t
+
 ACCENT = "#4f46e5"
 MUTED = "#c7d2fe"
+
+
+# Every field a chart shows is titled in the visitor's language: "chart.<field>" in the catalogues.
+FIELDS = ("epoch", "loss", "accuracy", "value", "true", "predicted", "images", "row", "column", "pixel",
+          "digit", "probability", "split")
+
+
+def title(field: str) -> str:
+    return t(f"chart.{field}") if field in FIELDS else field
 
 
 MAX_LINE_POINTS = 300   # per series: enough for a smooth curve, cheap to send twice a second
@@ -34,10 +45,10 @@ def line_chart(frame: pd.DataFrame, *, x: str, y: str, color: str | None = None,
             data = _thin(data)
         return data.to_dict("records")
 
-    encoding = {"x": {"field": x, "type": "quantitative", "title": x},
-                "y": {"field": y, "type": "quantitative", "title": y_title or y,
+    encoding = {"x": {"field": x, "type": "quantitative", "title": title(x)},
+                "y": {"field": y, "type": "quantitative", "title": title(y_title or y),
                       "scale": {"zero": False}},
-                "tooltip": [{"field": c} for c in frame.columns]}
+                "tooltip": [{"field": c, "title": title(c)} for c in frame.columns]}
     if color:
         encoding["color"] = {"field": color, "type": "nominal", "title": None,
                              "legend": {"orient": "bottom"}}
@@ -67,8 +78,9 @@ def bar_chart(frame: pd.DataFrame, *, x: str, y: str, highlight: str | None = No
         fill, offset = alt.value(ACCENT), {}
     axis = alt.Axis(format=y_format) if y_format else alt.Axis()
     chart = alt.Chart(frame).mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3).encode(
-        x=alt.X(f"{x}:O", title=x, axis=alt.Axis(labelAngle=0)), y=alt.Y(y, title=y, axis=axis),
-        color=fill, tooltip=list(frame.columns), **offset)
+        x=alt.X(f"{x}:O", title=title(x), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y(y, title=title(y), axis=axis), color=fill,
+        tooltip=[alt.Tooltip(c, title=title(c)) for c in frame.columns], **offset)
     st.altair_chart(chart.properties(height=height), width="stretch")
 
 
@@ -80,12 +92,12 @@ def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: st
     frame = pd.DataFrame({row: rows.ravel(), column: cols.ravel(), value: matrix.ravel()})
     selection = alt.selection_point(fields=[row, column], name="cell", empty=False) if selectable else None
     base = alt.Chart(frame).encode(
-        x=alt.X(f"{column}:O", axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y(f"{row}:O"))
+        x=alt.X(f"{column}:O", title=title(column), axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y(f"{row}:O", title=title(row)))
     scale = alt.Scale(scheme=scheme, type="linear" if linear else "sqrt", reverse=reverse_colors)
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, legend=None),
-        tooltip=[row, column, value])
+        tooltip=[alt.Tooltip(f, title=title(f)) for f in (row, column, value)])
     if selection is not None:
         cells = cells.add_params(selection).encode(
             stroke=alt.condition(selection, alt.value(ACCENT), alt.value(None)),

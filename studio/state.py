@@ -378,11 +378,12 @@ def curves(snapshot):
     """A run's per-batch lines and per-epoch points, against (fractional) epochs, for the charts."""
     import pandas as pd
     columns = ["epoch", "loss", "accuracy", "series"]
-    batch_rows = [(b.epoch - 1 + b.step / b.steps, b.batch_loss, b.batch_accuracy, "training (batches)")
+    batches, epochs, validation = t("chart.series.batches"), t("chart.series.epochs"), t("chart.series.validation")
+    batch_rows = [(b.epoch - 1 + b.step / b.steps, b.batch_loss, b.batch_accuracy, batches)
                   for b in snapshot.batches]
     epoch_rows = []
     for e in snapshot.epochs:
-        epoch_rows.append((e.epoch, e.loss, e.accuracy, "training (epoch)"))
+        epoch_rows.append((e.epoch, e.loss, e.accuracy, epochs))
         if e.val_loss is not None:
-            epoch_rows.append((e.epoch, e.val_loss, e.val_accuracy, "validation (epoch)"))
+            epoch_rows.append((e.epoch, e.val_loss, e.val_accuracy, validation))
     return pd.DataFrame(batch_rows, columns=columns), pd.DataFrame(epoch_rows, columns=columns)

@@ -48,6 +48,9 @@ def used_keys() -> set[str]:
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     keys |= {f"explore.pixels.{view}" for view in ("heatmap", "table")}
     keys |= {f"bundled.{key}" for key in state.BUNDLED}
+    from studio import charts
+    keys |= {f"chart.{field}" for field in charts.FIELDS}
+    keys |= {f"chart.metric.{m}" for m in ("accuracy", "val_accuracy", "loss", "val_loss")}
     from studio.notebook import SECTIONS
     keys |= {f"notebook.{section}" for _, section in SECTIONS}
     keys |= {f"explore.split.{split}" for split in ("train", "test")}
@@ -180,3 +183,26 @@ def test_refusals_from_the_library_are_translated(tmp_path):
     errors = [e.value for e in at.error]
     assert errors == [CATALOGUES["zh"]["train.upload.refused"].format(
         reason=CATALOGUES["zh"]["model_file.not_zip"])]
+
+
+def test_chart_titles_and_series_follow_the_language():
+    from unittest import mock
+
+    import pandas as pd
+    import streamlit as st
+
+    from studio import charts, i18n
+    frame = pd.DataFrame({"epoch": [1, 2], "loss": [0.3, 0.2], "series": ["a", "a"]})
+    st.session_state[i18n.STATE_KEY] = "zh"
+    try:
+        with mock.patch.object(st, "vega_lite_chart") as chart:
+            charts.line_chart(frame, x="epoch", y="loss", color="series")
+        encoding = chart.call_args[0][0]["layer"][0]["encoding"]
+        snapshot = type("S", (), {"batches": [], "epochs": [type("E", (), {
+            "epoch": 1, "loss": 0.3, "accuracy": 0.9, "val_loss": None, "val_accuracy": None})()]})()
+        _, points = state.curves(snapshot)
+    finally:
+        st.session_state[i18n.STATE_KEY] = "en"
+    zh = CATALOGUES["zh"]
+    assert encoding["x"]["title"] == zh["chart.epoch"] and encoding["y"]["title"] == zh["chart.loss"]
+    assert list(points["series"]) == [zh["chart.series.epochs"]]

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 CATALOGUES = {lang: json.loads((ROOT / "studio" / "locales" / f"{lang}.json").read_text("utf-8"))
               for lang in ("en", "zh")}
 # path -> (the h1's catalogue key, the browser tab's catalogue key)
-PAGES = {"": (None, "page.overview"), "explore": ("explore.title", "page.explore"),
+PAGES = {"": (None, "page.overview"), "tutorial": ("tutorial.title", "page.tutorial"),
+         "explore": ("explore.title", "page.explore"),
          "train": ("train.title", "page.train"), "evaluate": ("evaluate.title", "page.evaluate"),
          "predict": ("predict.title", "page.predict")}
 
