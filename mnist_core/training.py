@@ -72,8 +72,12 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, input_shape
     batch as it goes. With augmentation, each batch draws its own seed from the run's seed.
     """
     import tensorflow as tf
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32)))
-    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    # Shuffle indices and gather whole batches: per-image shuffling and batching in tf.data cost
+    # a fifth more training time here than Keras' own array feed; gathering batches costs ~nothing.
+    all_pixels, all_digits = tf.constant(images), tf.constant(labels.astype(np.int32))
+    dataset = tf.data.Dataset.range(len(images)).shuffle(len(images), seed=seed,
+                                                         reshuffle_each_iteration=True).batch(batch_size)
+    dataset = dataset.map(lambda index: (tf.gather(all_pixels, index), tf.gather(all_digits, index)))
     if augment:
         batch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         dataset = tf.data.Dataset.zip((dataset, batch_seeds))
