@@ -170,5 +170,8 @@ def main():
         compare_ui(model_image, entry.key)
     if steps is not None:
         inspector_ui(steps, predictor)
+    from studio.inside import inside_ui
+    model, _ = state.loaded(entry)
+    inside_ui(entry, model, model_image, reading.guess)
 
 main()

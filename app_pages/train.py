@@ -82,7 +82,8 @@ def preview_ui(spec: jobs.RunSpec) -> None:
     rows, dot, parameters = model_preview(spec.arch, tuple(sorted(spec.hparams.items())))
     st.markdown(t("train.parameters", count=f"{parameters:,}", device=device()))
     table, diagram, code = st.tabs([t("train.tab.layers"), t("train.tab.diagram"), t("train.tab.code")])
-    table.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    table.dataframe(pd.DataFrame(rows).rename(columns=lambda c: t(f"col.{c.replace(' ', '_')}")),
+                    hide_index=True, width="stretch")
     with diagram:
         st.graphviz_chart(dot, width="content")
     with code:
@@ -94,8 +95,13 @@ def preview_ui(spec: jobs.RunSpec) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def device() -> str:
+def _device() -> tuple:
     return models.device_description()
+
+
+def device() -> str:
+    kind, detail = _device()
+    return t(f"train.device.{kind}", detail=detail)
 
 
 # --- This session's models ------------------------------------------------------------------------

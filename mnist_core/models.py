@@ -351,9 +351,10 @@ def keras_code(arch: str, hparams: dict, *, epochs: int, batch_size: int,
     ])
 
 
-def device_description() -> str:
+def device_description() -> tuple[str, int | str]:
+    """("gpu", "its names") or ("cpu", number of cores): where training runs."""
     import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
-        return f"GPU ({', '.join(gpu.name for gpu in gpus)})"
-    return f"CPU ({os.cpu_count()} cores)"
+        return "gpu", ", ".join(gpu.name for gpu in gpus)
+    return "cpu", os.cpu_count() or 1

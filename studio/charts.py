@@ -118,6 +118,22 @@ def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: st
     return None
 
 
+def scatter(frame: pd.DataFrame, *, here: tuple[float, float], key: str | None = None,
+            height: int = 380):
+    """Points (columns x, y, digit) coloured by digit, and one star where `here` is."""
+    dots = {"data": {"values": frame.to_dict("records")}, "mark": {"type": "circle", "size": 18, "opacity": 0.6},
+            "encoding": {"x": {"field": "x", "type": "quantitative", "axis": None},
+                         "y": {"field": "y", "type": "quantitative", "axis": None},
+                         "color": {"field": "digit", "type": "nominal", "title": title("digit"),
+                                   "scale": {"scheme": "tableau10"}},
+                         "tooltip": [{"field": "digit", "title": title("digit")}]}}
+    star = {"data": {"values": [{"x": here[0], "y": here[1]}]},
+            "mark": {"type": "point", "shape": "diamond", "size": 400, "filled": True,
+                     "color": "#111827", "stroke": "white", "strokeWidth": 2},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}}
+    st.vega_lite_chart({"height": height, "layer": [dots, star]}, width="stretch", key=key)
+
+
 def digit(image: np.ndarray, scale: int = 8) -> np.ndarray:
     """A digit (float 0..1 or uint8) upscaled with hard pixel edges, as uint8 for st.image."""
     image = np.asarray(image)

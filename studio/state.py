@@ -127,6 +127,7 @@ class SessionModel:
     predictor: object = None
     report: object = None       # evaluation on the test set, computed once
     file_bytes: bytes | None = None
+    inside: object = None       # its neighbour index and feature map (studio.inside), built once
 
     @property
     def test_accuracy(self) -> float | None:
@@ -136,7 +137,7 @@ class SessionModel:
         return float(value) if value is not None else None
 
     def release(self) -> None:
-        self.model = self.predictor = self.report = self.file_bytes = None
+        self.model = self.predictor = self.report = self.file_bytes = self.inside = None
 
 
 class Studio:

@@ -50,6 +50,8 @@ def used_keys() -> set[str]:
     keys |= {f"bundled.{key}" for key in state.BUNDLED}
     from studio import charts
     keys |= {f"chart.{field}" for field in charts.FIELDS}
+    keys |= {f"train.device.{kind}" for kind in ("cpu", "gpu")}
+    keys |= {f"col.{c}" for c in ("layer", "type", "output_shape", "parameters")}
     keys |= {f"chart.metric.{m}" for m in ("accuracy", "val_accuracy", "loss", "val_loss")}
     from studio.notebook import SECTIONS
     keys |= {f"notebook.{section}" for _, section in SECTIONS}

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -125,6 +126,30 @@ def test_training_live_chart_updates_and_finishes(page, server):
     assert metric(page, "Test accuracy") == accuracy
     assert page.locator("[data-testid='stSidebar']").get_by_text("Your run 1").count()
     shot(page, "evaluate-own-run")
+    # Take it home: the run as a notebook, a valid one with the run's settings.
+    page.get_by_role("link", name="Train").first.click()
+    button = page.get_by_role("button", name="Download as a notebook (.ipynb)")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    notebook = json.loads(Path(download.value.path()).read_text("utf-8"))
+    code = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    assert notebook["nbformat"] == 4 and "model.fit(train_images, train_labels, epochs=3, batch_size=128)" in code
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_tutorial_shows_the_summary_and_the_one_hot_text(page, server, lang):
+    page.goto(f"{server}/tutorial?step=4&lang={lang}")
+    wait_for_app(page, 120_000)
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert all(count in text for count in ("401,920", "5,130", "407,050"))
+    page.get_by_role("button", name=CATALOGUES[lang]["tutorial.next"]).click()
+    page.get_by_role("button", name=CATALOGUES[lang]["tutorial.next"]).click()
+    page.get_by_role("button", name=CATALOGUES[lang]["tutorial.next"]).click()
+    page.get_by_text("[0. 0. 0. 0. 0. 0. 0. 1. 0. 0.]").wait_for(timeout=30_000)
+    assert "step=7" in page.url
+    if lang == "zh":
+        shot(page, "zh-tutorial", docs=True)
 
 
 def test_two_sessions_never_see_each_others_runs(browser, server):

@@ -1,0 +1,216 @@
+"""Looking inside the network at one image: what every layer makes of it, which pixels drove the
+answer, what the answer loses when part of it is hidden, and which training images it resembles.
+
+Pure functions of (model, image) and two small index classes; no Streamlit and no caching policy
+(the app decides what it keeps per model). Images are 28x28 floats in [0, 1], as canvas_to_mnist
+and to_model_input return them.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+_probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> its probe models
+
+
+def _batch(model, images) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    if images.shape == (28, 28):
+        images = images[None]
+    return images.reshape((len(images),) + tuple(model.input_shape[1:]))
+
+
+def _probe(model, name: str, outputs):
+    """A compiled function from the model's input to `outputs` (a keras sub-model run by a
+    tf.function, traced once for any batch size), built once per model: one image costs
+    milliseconds, not the tens an eager Keras call costs."""
+    probes = _probes.setdefault(model, {})
+    if name not in probes:
+        sub_model = keras.Model(model.inputs[0], outputs)
+        signature = tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32)
+        probes[name] = tf.function(lambda x: sub_model(x, training=False), input_signature=[signature],
+                                   reduce_retracing=True)
+    return probes[name]
+
+
+def _forward(model, batch):
+    return _probe(model, "output", model.layers[-1].output)(batch)
+
+
+def _gradient_path(model):
+    """Compiled: the gradients of p(target) along a batch of images (for integrated gradients)."""
+    probes = _probes.setdefault(model, {})
+    if "gradients" not in probes:
+        signature = [tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32),
+                     tf.TensorSpec((), tf.int32)]
+
+        @tf.function(input_signature=signature, reduce_retracing=True)
+        def gradients(path, target):
+            with tf.GradientTape() as tape:
+                tape.watch(path)
+                probability = tf.gather(model(path, training=False), target, axis=1)
+            return tape.gradient(probability, path)
+        probes["gradients"] = gradients
+    return probes["gradients"]
+
+
+# --- What each layer makes of it ------------------------------------------------------------------
+
+def activations(model, image) -> list[tuple[str, np.ndarray]]:
+    """Every layer's output for one image, in order: (layer name, array without the batch axis)."""
+    probe = _probe(model, "layers", [layer.output for layer in model.layers])
+    outputs = probe(_batch(model, image))
+    return [(layer.name, np.asarray(output)[0]) for layer, output in zip(model.layers, outputs)]
+
+
+def first_layer_filters(model) -> np.ndarray | None:
+    """The first convolution's kernels as (filters, height, width) images, or None for a model
+    without one (a dense network's first layer is 784 weights a unit: see dense_unit_weights)."""
+    conv = next((layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)), None)
+    if conv is None:
+        return None
+    kernel = np.asarray(conv.kernel)            # (height, width, channels, filters)
+    return np.moveaxis(kernel[:, :, 0, :], -1, 0)
+
+
+# --- What drove the answer -------------------------------------------------------------------------
+
+def integrated_gradients(model, image, target: int | None = None, steps: int = 64,
+                         baseline=None) -> np.ndarray:
+    """Integrated gradients (Sundararajan et al., 2017) of p(target) from a black baseline:
+    (x - baseline) times the gradient averaged along the straight path (trapezoid rule). The
+    attributions add up to p(x) - p(baseline)."""
+    x = _batch(model, image)
+    base = np.zeros_like(x) if baseline is None else _batch(model, baseline)
+    if target is None:
+        target = int(np.asarray(_forward(model, x))[0].argmax())
+    alphas = tf.reshape(tf.linspace(0.0, 1.0, steps + 1), (-1,) + (1,) * (x.ndim - 1))
+    path = tf.constant(base) + alphas * tf.constant(x - base)
+    gradients = _gradient_path(model)(path, tf.constant(target, tf.int32)).numpy()
+    average = ((gradients[:-1] + gradients[1:]) / 2).mean(axis=0)
+    return ((x - base)[0] * average).reshape(28, 28)
+
+
+def grad_cam(model, image, target: int | None = None) -> np.ndarray:
+    """Grad-CAM (Selvaraju et al., 2017) on the last convolution block, upsampled to 28x28, in [0, 1].
+    (For a Sequential model: the layers after the convolution are applied in order.)"""
+    if not any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers):
+        raise ValueError("Grad-CAM needs a convolutional layer; this model has none")
+    # The last layer that still has a spatial map: the last convolution block's activation.
+    conv = next(layer for layer in reversed(model.layers) if len(layer.output.shape) == 4)
+    # Up to the convolution with a sub-model, then the remaining layers by hand, so that the tape
+    # sees the very tensor the classifier reads (a functional model's outputs are copies).
+    probe = _probe(model, "grad_cam", conv.output)
+    after = model.layers[model.layers.index(conv) + 1:]
+    maps = probe(_batch(model, image))
+    with tf.GradientTape() as tape:
+        tape.watch(maps)
+        probabilities = maps
+        for layer in after:
+            probabilities = layer(probabilities, training=False)
+        if target is None:
+            target = int(tf.argmax(probabilities[0]))
+        score = probabilities[:, target]
+    gradients = tape.gradient(score, maps)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)
+    cam = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1, keepdims=True))
+    cam = tf.image.resize(cam, (28, 28), method="bilinear")[0, :, :, 0].numpy()
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def attribution(model, image, method: str = "integrated_gradients", target: int | None = None,
+                **options) -> np.ndarray:
+    """(28, 28) evidence for `target` (default: the predicted digit), by `method`:
+    "integrated_gradients" (signed: positive for, negative against) or "grad_cam" (>= 0)."""
+    methods = {"integrated_gradients": integrated_gradients, "grad_cam": grad_cam}
+    if method not in methods:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(methods)}")
+    return methods[method](model, image, target=target, **options)
+
+
+def occlusion(model, image, patch: int = 4, target: int | None = None) -> np.ndarray:
+    """How much p(target) drops when each patch x patch square is blanked: (28, 28), each pixel
+    holding its square's drop. All squares go through the model in one batch."""
+    if 28 % patch:
+        raise ValueError("patch must divide 28 (1, 2, 4, 7, 14 or 28)")
+    image = np.asarray(image, dtype=np.float32).reshape(28, 28)
+    probabilities = np.asarray(_forward(model, _batch(model, image)))[0]
+    target = int(probabilities.argmax()) if target is None else target
+    cells = 28 // patch
+    occluded = np.repeat(image[None], cells * cells, axis=0)
+    for index in range(cells * cells):
+        row, column = divmod(index, cells)
+        occluded[index, row * patch:(row + 1) * patch, column * patch:(column + 1) * patch] = 0
+    hidden = np.asarray(_forward(model, _batch(model, occluded)))[:, target]
+    drops = (probabilities[target] - hidden).reshape(cells, cells)
+    return np.kron(drops, np.ones((patch, patch), np.float32))
+
+
+# --- What it resembles -----------------------------------------------------------------------------
+
+def penultimate(model, images, batch: int = 2048) -> np.ndarray:
+    """The features the classifier's last layer reads (the input of the final Dense), flattened."""
+    probe = _probe(model, "penultimate", model.layers[-1].input)
+    batched = _batch(model, images)
+    return np.concatenate([np.asarray(probe(batched[i:i + batch])).reshape(
+        len(batched[i:i + batch]), -1) for i in range(0, len(batched), batch)])
+
+
+class NeighbourIndex:
+    """The nearest images in the model's penultimate feature space (Euclidean, exact search).
+
+    Features wider than `max_dims` are first projected onto their top `max_dims` principal
+    components (fitted on a sample of the indexed images): for 60,000 images the index is ~30 MB
+    and builds in seconds; `features()` gives the space the search runs in.
+    """
+
+    def __init__(self, model, images, labels, max_dims: int = 128):
+        self.model, self.labels = model, np.asarray(labels)
+        features = penultimate(model, images)
+        self.mean, self.components = None, None
+        if features.shape[1] > max_dims:
+            self.mean = features.mean(axis=0)
+            sample = features[:: max(1, len(features) // 2000)] - self.mean   # 2,000 rows: enough for 128 axes
+            self.components = np.linalg.svd(sample, full_matrices=False)[2][:max_dims]
+        self.points = self._project(features)
+        self.squared = (self.points.astype(np.float64) ** 2).sum(axis=1)
+
+    def _project(self, features: np.ndarray) -> np.ndarray:
+        if self.components is None:
+            return features.astype(np.float32)
+        return ((features - self.mean) @ self.components.T).astype(np.float32)
+
+    def features(self, images) -> np.ndarray:
+        return self._project(penultimate(self.model, images))
+
+    def nearest(self, image, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, distances) of the k nearest indexed images, nearest first."""
+        query = self.features(image)[0].astype(np.float64)
+        squared = np.maximum(self.squared - 2 * (self.points @ query) + query @ query, 0)
+        nearest = np.argpartition(squared, k)[:k]
+        nearest = nearest[np.argsort(squared[nearest], kind="stable")]
+        return nearest, np.sqrt(squared[nearest])
+
+
+class FeatureMap:
+    """A 2-D map of images: the first two principal components of their penultimate features.
+    `points` places the indexed images; `place(image)` puts a new one on the same map."""
+
+    def __init__(self, model, images):
+        self.model = model
+        features = penultimate(model, images).astype(np.float64)
+        self.mean = features.mean(axis=0)
+        self.axes = np.linalg.svd(features - self.mean, full_matrices=False)[2][:2]
+        self.points = ((features - self.mean) @ self.axes.T).astype(np.float32)
+
+    def place(self, image) -> np.ndarray:
+        return ((penultimate(self.model, image).astype(np.float64) - self.mean) @ self.axes.T)[0]
+
+
+def embedding_2d(model, images) -> np.ndarray:
+    """(n, 2): the images on the model's 2-D feature map (PCA of penultimate features)."""
+    return FeatureMap(model, images).points

@@ -1,0 +1,125 @@
+"""mnist_core.inspect against trusted references: Keras sub-models, the completeness of integrated
+gradients, direct re-predictions, a brute-force NumPy search, and NumPy's eigendecomposition."""
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_core import inspect, storage
+from mnist_core.preprocess import to_model_input
+
+from .conftest import ROOT
+
+BUNDLED = {"tutorial": "tutorial.keras", "best": "default.keras"}
+
+
+@pytest.fixture(scope="module", params=list(BUNDLED))
+def model(request):
+    return storage.load_model(ROOT / "models" / BUNDLED[request.param])[0]
+
+
+@pytest.fixture(scope="module")
+def images(mnist):
+    return to_model_input(mnist.x_test[:8])
+
+
+def test_activations_are_each_layers_own_output(model, images):
+    layers = inspect.activations(model, images[0])
+    assert [name for name, _ in layers] == [layer.name for layer in model.layers]
+    for layer, (_, values) in zip(model.layers, layers):
+        reference = keras.Model(model.inputs, layer.output)(images[:1].reshape((1,) + model.input_shape[1:]))
+        np.testing.assert_allclose(values, np.asarray(reference)[0], atol=1e-5)
+    np.testing.assert_allclose(layers[-1][1].sum(), 1.0, atol=1e-5)      # the softmax
+
+
+@pytest.mark.parametrize("index", [0, 1, 4])
+def test_integrated_gradients_add_up_to_the_change_in_probability(model, images, index):
+    x = images[index]
+    probabilities = np.asarray(model(x.reshape((1,) + model.input_shape[1:]), training=False))[0]
+    target = int(probabilities.argmax())
+    base = np.asarray(model(np.zeros((1,) + model.input_shape[1:], np.float32), training=False))[0]
+    attributions = inspect.attribution(model, x, target=target, steps=128)
+    assert attributions.shape == (28, 28)
+    change = probabilities[target] - base[target]
+    assert abs(attributions.sum() - change) <= 0.05 * abs(change), (attributions.sum(), change)
+    assert np.abs(attributions[x == 0]).sum() == 0        # a black pixel equals the baseline
+
+
+def test_why_not_another_digit_is_the_same_method_for_another_target(model, images):
+    towards_7 = inspect.integrated_gradients(model, images[0], target=7)
+    towards_1 = inspect.integrated_gradients(model, images[0], target=1)
+    assert towards_7.sum() > towards_1.sum()               # test image 0 is a 7
+
+
+def test_occlusion_equals_a_direct_reprediction(model, images):
+    x = images[1]
+    drops = inspect.occlusion(model, x, patch=7)
+    assert drops.shape == (28, 28)
+    probabilities = np.asarray(model(x.reshape((1,) + model.input_shape[1:]), training=False))[0]
+    target = int(probabilities.argmax())
+    hidden = x.copy()
+    hidden[7:14, 14:21] = 0
+    direct = np.asarray(model(hidden.reshape((1,) + model.input_shape[1:]), training=False))[0, target]
+    np.testing.assert_allclose(drops[10, 17], probabilities[target] - direct, atol=1e-5)
+    assert np.all(drops[7:14, 14:21] == drops[7, 14])      # one value per square
+
+
+def test_grad_cam_for_convolutions_only(model, images):
+    if not any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers):
+        with pytest.raises(ValueError, match="convolutional"):
+            inspect.attribution(model, images[0], method="grad_cam")
+        assert inspect.first_layer_filters(model) is None
+        return
+    cam = inspect.attribution(model, images[0], method="grad_cam")
+    assert cam.shape == (28, 28) and cam.min() >= 0 and cam.max() == pytest.approx(1.0)
+    filters = inspect.first_layer_filters(model)
+    kernel = np.asarray(model.layers[0].kernel)
+    assert filters.shape == (kernel.shape[3], kernel.shape[0], kernel.shape[1])
+    np.testing.assert_array_equal(filters[3], kernel[:, :, 0, 3])
+
+
+def test_neighbours_equal_a_brute_force_search(model, mnist):
+    train = to_model_input(mnist.x_train[:3000])
+    index = inspect.NeighbourIndex(model, train, mnist.y_train[:3000], max_dims=256)
+    query = to_model_input(mnist.x_test[0])
+    found, distances = index.nearest(query, k=10)
+    points, q = index.features(train).astype(np.float64), index.features(query)[0].astype(np.float64)
+    brute = np.linalg.norm(points - q, axis=1)
+    np.testing.assert_array_equal(found, np.argsort(brute, kind="stable")[:10])
+    np.testing.assert_allclose(distances, brute[found], rtol=1e-4, atol=1e-3)
+    assert (index.labels[found] == 7).sum() >= 8           # a 7's neighbours are 7s
+
+
+def test_feature_map_is_the_principal_plane(model, mnist):
+    images = to_model_input(mnist.x_test[:1000])
+    feature_map = inspect.FeatureMap(model, images)
+    features = inspect.penultimate(model, images).astype(np.float64)
+    centred = features - features.mean(axis=0)
+    values, vectors = np.linalg.eigh(centred.T @ centred)
+    reference = centred @ vectors[:, ::-1][:, :2]
+    for axis in range(2):   # the same axes, up to sign
+        sign = np.sign(reference[:, axis] @ feature_map.points[:, axis])
+        np.testing.assert_allclose(feature_map.points[:, axis], sign * reference[:, axis], rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(feature_map.place(images[5]), feature_map.points[5], rtol=1e-3, atol=1e-3)
+    assert inspect.embedding_2d(model, images[:50]).shape == (50, 2)
+
+
+@pytest.mark.parametrize("key", ["tutorial", "best"])
+def test_the_inside_view_on_predict_for_each_architecture(mnist_path, monkeypatch, key):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+    from .test_app import open_page
+    at = open_page("predict", index="0", model=key)          # test image 0, a 7
+    assert not at.exception and not at.error
+    assert [tab.label for tab in at.tabs][-4:] == ["Layers", "Evidence", "Nearest training images", "Map"]
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert "evidence for 7 (integrated gradients)" in captions
+    assert "what 7 loses when a 4×4 square is hidden" in captions
+    neighbours = [c for c in captions if c.startswith("#")]
+    assert len(neighbours) == 10 and sum(c.endswith(": 7") for c in neighbours) >= 8
+    if key == "best":
+        assert "conv1 · 32 feature maps" in captions and "where the last convolution looked (Grad-CAM)" in captions
+        assert "The first layer's 32 filters (what each looks for)" in captions
+    else:
+        assert any(c.startswith("hidden · 512 units") for c in captions)
+        assert any("Grad-CAM needs a convolutional network" in c.value for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 2                 # the probabilities and the map
