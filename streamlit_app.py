@@ -37,10 +37,13 @@ def pages() -> list:
 
 
 def main():
+    # The shipped icon first: after st.navigation the page's own Material icon would become the
+    # favicon, which the browser fetches from a font host (and fails offline).
+    st.set_page_config(page_icon=ICON, layout="wide")
     choose_language()
     state.choose_model_from_url(state.studio())
     page = st.navigation(pages())
-    st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON, layout="wide")
+    st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON)
     sidebar = st.sidebar.container()
     notices_ui()
     try:
