@@ -51,7 +51,7 @@ def test_every_page_renders_without_error(page):
 
 def test_overview_links_every_step_and_shows_the_active_model():
     at = open_page()
-    assert len(at.get("page_link")) == 4
+    assert len(at.get("page_link")) == 5        # the tutorial, then the four steps
     assert any(m.value.startswith("Bundled: ") and "%" in m.value for m in at.main.markdown)
 
 

@@ -84,9 +84,11 @@ SETTLED_JS = """() => {
     if (!app || app.dataset.testScriptState !== "notRunning") return false;
     if (!document.querySelector('[data-testid="stMain"] h1')) return false;
     if (document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"], [data-testid="stCacheSpinner"]')) return false;
-    const images = [...document.querySelectorAll('[data-testid="stMain"] img')];
+    // Only what a person can see: a chart in a tab not shown is drawn when the tab opens.
+    const shown = (element) => element.offsetParent !== null;
+    const images = [...document.querySelectorAll('[data-testid="stMain"] img')].filter(shown);
     if (!images.every(img => img.complete && img.naturalWidth > 0)) return false;
-    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')];
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].filter(shown);
     return charts.every(chart => chart.querySelector('canvas, svg'));
 }"""
 

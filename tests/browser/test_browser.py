@@ -82,6 +82,12 @@ def test_drawing_a_digit_with_the_mouse_is_recognised(page, server, name, stroke
     assert metric(page, "Prediction") == expected
     if name == "four":
         shot(page, "predict", docs=True)
+        # Inside the network, for this drawing: the layers' activations, then the map.
+        page.get_by_role("tab", name="Layers").click()
+        page.get_by_text("hidden · 512 units").first.wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Map").click()
+        page.wait_for_function(SHOWN_CHARTS_DRAWN_JS, timeout=30_000)
+        shot(page, "predict-inside")
     shot(page, f"predict-drawn-{name}")
 
 
@@ -96,6 +102,13 @@ def test_deep_links_reopen_the_same_view(page, server):
     page.goto(f"{server}/explore?index=abc")
     wait_for_app(page)
     assert not page.locator("[data-testid='stException']").count()
+
+
+SHOWN_CHARTS_DRAWN_JS = """() => {
+    const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+        .filter(chart => chart.offsetParent !== null);
+    return charts.length >= 2 && charts.every(chart => chart.querySelector('canvas, svg'));
+}"""
 
 
 PROGRESS_CHANGED_JS = """(before) => {
@@ -143,11 +156,11 @@ def test_tutorial_shows_the_summary_and_the_one_hot_text(page, server, lang):
     wait_for_app(page, 120_000)
     text = page.locator("[data-testid='stMain']").inner_text()
     assert all(count in text for count in ("401,920", "5,130", "407,050"))
-    page.get_by_role("button", name=CATALOGUES[lang]["tutorial.next"]).click()
-    page.get_by_role("button", name=CATALOGUES[lang]["tutorial.next"]).click()
-    page.get_by_role("button", name=CATALOGUES[lang]["tutorial.next"]).click()
+    for step in (5, 6, 7):             # one click at a time: each waits for its step to be drawn
+        page.get_by_role("button", name=CATALOGUES[lang]["tutorial.next"]).click()
+        page.wait_for_url(re.compile(f"step={step}"), timeout=30_000)
+        wait_for_app(page)
     page.get_by_text("[0. 0. 0. 0. 0. 0. 0. 1. 0. 0.]").wait_for(timeout=30_000)
-    assert "step=7" in page.url
     if lang == "zh":
         shot(page, "zh-tutorial", docs=True)
 
