@@ -134,7 +134,7 @@ def main():
         st.error(t("predict.no_model"))
         return
     model_banner_ui(entry)
-    _, predictor = state.loaded(entry)
+    model, predictor = state.loaded(entry)
     source = source_ui()
     left, right = st.columns([3, 2], gap="large")
     label, steps, model_image = None, None, None
@@ -171,7 +171,6 @@ def main():
     if steps is not None:
         inspector_ui(steps, predictor)
     from studio.inside import inside_ui
-    model, _ = state.loaded(entry)
     inside_ui(entry, model, model_image, reading.guess)
 
 main()

@@ -20,6 +20,7 @@ from streamlit.logger import get_logger
 from mnist_core import storage
 from mnist_core.data import MnistData, MnistDataError, load_mnist
 
+from . import urls
 from .i18n import t
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,12 +239,10 @@ def choose_model_from_url(current: Studio) -> None:
         if wanted in keys:
             current.active_key = wanted
         else:
-            from . import urls
             urls.note(t("url.not_a_choice", name="model", value=urls.shown(wanted),
                         choices=", ".join(sorted(keys))))
     st.session_state["model_seen_in_url"] = current.active_key
     if current.active() is not None:
-        from . import urls
         urls.write(model=current.active().key)
 
 
