@@ -3,8 +3,10 @@
 `to_model_input` and `one_hot` are the tutorial's own preprocessing (divide by 255, one-hot labels).
 `canvas_to_mnist` prepares a drawing or a photo the way MNIST itself was prepared (LeCun et al.):
 crop to the ink, scale the longer side to 20 px keeping the aspect ratio, and centre the result in
-28x28 by its centre of mass. `canvas_to_mnist_steps` returns every intermediate image, for the app's
-preprocessing inspector.
+28x28 by its centre of mass. One step more than LeCun's: the strokes are thinned to their centre
+lines and redrawn with MNIST's pen, so a digit drawn with a thin or a fat brush, small or large,
+reaches the network with the stroke width it learnt from. `canvas_to_mnist_steps` returns every
+intermediate image, for the app's preprocessing inspector.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class PreprocessSteps:
     ink: np.ndarray        # the whole input as ink strength, full size
     bbox: tuple            # (top, bottom, left, right) of the ink, bottom/right exclusive
     cropped: np.ndarray    # the ink's bounding box
-    scaled: np.ndarray     # longer side 20 px
+    centre_line: np.ndarray  # the strokes thinned to one pixel (bool), at the working size
+    scaled: np.ndarray     # redrawn with MNIST's pen, longer side 20 px
     centred: np.ndarray    # 28x28, centre of mass at the centre: what the model sees
     plain_resize: np.ndarray  # the naive alternative: the whole input squashed to 28x28
 
@@ -92,9 +95,50 @@ def ink_strength(image) -> np.ndarray:
         pixels = pixels[:, :, :3]
     grey = pixels if pixels.ndim == 2 else pixels @ np.array([0.299, 0.587, 0.114], np.float32)
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    background = float(np.median(border))
-    ink = grey - background if background < 0.5 else background - grey
-    return np.clip(ink, 0, 1).astype(np.float32)
+    if float(np.median(border)) < 0.5:
+        grey = 1 - grey                     # light ink on dark: turn it into dark on light
+    if min(grey.shape) <= PHOTO_MIN_SIDE:   # a digit image, not a photo: one global background
+        return np.clip(_global_background(grey) - grey, 0, 1).astype(np.float32)
+    return photo_ink(grey)
+
+
+# --- Photos -----------------------------------------------------------------------------------------
+
+PHOTO_MIN_SIDE = 64       # pictures at most this small are digit images, not photos
+PHOTO_SIDE = 512          # photos are reduced to this (longer side) first: enough for a 28x28 digit
+PAPER_WINDOW = 1 / 3      # paper brightness is measured over windows this share of the shorter side
+BORDER_INK = 0.2          # ink touching the border is dropped when the rest holds this share of it
+
+
+def _global_background(grey: np.ndarray) -> float:
+    return float(np.median(np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])))
+
+
+def photo_ink(grey: np.ndarray) -> np.ndarray:
+    """Dark-on-light photo (float32 0..1) -> ink strength, without its shadows and paper edges.
+
+    The paper's own brightness is measured locally (a grey closing: the picture with every dark
+    mark narrower than the window filled in), so a shadow or uneven light is paper, not ink. Ink
+    that touches the picture's border (a table beyond the paper, a finger, a shadow's edge) is
+    dropped when enough ink lies clear of the border: that is the digit.
+    """
+    from scipy import ndimage
+    if max(grey.shape) > PHOTO_SIDE:
+        factor = PHOTO_SIDE / max(grey.shape)
+        grey = _resize(grey, (max(1, round(grey.shape[1] * factor)), max(1, round(grey.shape[0] * factor))))
+    window = max(3, round(min(grey.shape) * PAPER_WINDOW))
+    paper = ndimage.grey_closing(grey, size=(window, window))
+    ink = np.clip(paper - grey, 0, 1).astype(np.float32)
+    if ink.max() <= 0:
+        return ink
+    marks, count = ndimage.label(ink > 0.35 * ink.max())
+    edge = set(np.unique(np.concatenate([marks[0], marks[-1], marks[:, 0], marks[:, -1]]))) - {0}
+    if edge and len(edge) < count:
+        touching = np.isin(marks, list(edge))
+        clear = (marks > 0) & ~touching
+        if ink[clear].sum() >= BORDER_INK * ink[marks > 0].sum():
+            ink[ndimage.binary_dilation(touching, iterations=2)] = 0
+    return ink
 
 
 def _value_scale(array: np.ndarray) -> float:
@@ -116,15 +160,82 @@ def canvas_to_mnist_steps(image) -> PreprocessSteps:
     bbox = (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
     cropped = ink[bbox[0]:bbox[1], bbox[2]:bbox[3]]
 
-    height, width = cropped.shape
-    factor = BOX / max(height, width)
-    new_size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    scaled = _resize(cropped, new_size)
+    centre_line, width = centre_line_of(cropped)
+    if centre_line is not None:
+        scaled = draw_centre_line(centre_line, PEN_WIDTH)
+    else:   # a dot or a blob: scale it like LeCun did (Reading says why if it is no digit)
+        height, width = cropped.shape
+        factor = BOX / max(height, width)
+        scaled = _resize(cropped, (max(1, round(width * factor)), max(1, round(height * factor))))
+        centre_line = np.zeros((1, 1), bool)
 
     centred = _centre_by_mass(scaled)
     plain = _resize(ink, (FRAME, FRAME))
-    return PreprocessSteps(ink=ink, bbox=bbox, cropped=cropped, scaled=scaled,
-                           centred=centred, plain_resize=plain)
+    return PreprocessSteps(ink=ink, bbox=bbox, cropped=cropped, centre_line=centre_line,
+                           scaled=scaled, centred=centred, plain_resize=plain)
+
+
+# --- Stroke normalisation ------------------------------------------------------------------------
+
+# The pen drawings are redrawn with, in pixels of the 28x28 frame. Measured as ink over centre-line
+# length, MNIST's strokes are 2.0-4.1 px (10th-90th percentile, median 2.8); this pen measures ~3.6
+# that way (its round caps count): on MNIST's bold side, where thin drawings stay readable.
+PEN_WIDTH = 2.8
+WORK_SIDE = 96     # the ink is thinned at this size: fine enough for an 8 px brush on the canvas
+# A stroke wider than this share of the drawing's longer side has filled the loops it drew (a small
+# 8 with a fat brush is a blob): its centre line would be a different shape, so it is scaled as
+# it is, a bold digit like MNIST's boldest (whose strokes are up to ~0.2 of the 20 px box).
+BOLD = 0.22
+SUPERSAMPLE = 4    # the pen draws at 4x and is area-averaged down: anti-aliased like MNIST
+
+
+def centre_line_of(ink: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """The one-pixel centre line of the ink (bool, longer side WORK_SIDE) and the stroke width in
+    its pixels; (None, width) for a dot or a BOLD drawing, which are scaled as they are."""
+    from scipy import ndimage
+    from skimage.morphology import skeletonize
+    height, width = ink.shape
+    factor = WORK_SIDE / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    mask = np.pad(_resize(ink, size) >= 0.4, 2)
+    if not mask.any():      # hairline ink that vanished when scaled: thicken it instead
+        mask = np.pad(_resize(ink, size) > 0, 2)
+    line = skeletonize(mask)
+    if not line.any():
+        return None, 0.0
+    stroke_width = 2 * float(ndimage.distance_transform_edt(mask)[line].mean())
+    if stroke_width > BOLD * WORK_SIDE:
+        return None, stroke_width
+    rows, cols = np.flatnonzero(line.any(axis=1)), np.flatnonzero(line.any(axis=0))
+    line = line[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    if max(line.shape) < 1.5 * stroke_width:
+        return None, stroke_width
+    return line, stroke_width
+
+
+def draw_centre_line(line: np.ndarray, pen_width: float) -> np.ndarray:
+    """Redraw a centre line with a round pen `pen_width` px wide so that, pen included, its
+    longer side is BOX px: float32 in [0, 1]."""
+    from PIL import ImageDraw
+    factor = (BOX - pen_width) / max(max(line.shape) - 1, 1)
+    height = int(np.ceil((line.shape[0] - 1) * factor + pen_width))
+    width = int(np.ceil((line.shape[1] - 1) * factor + pen_width))
+    picture = Image.new("L", (width * SUPERSAMPLE, height * SUPERSAMPLE), 0)
+    pen = ImageDraw.Draw(picture)
+    scale, radius = factor * SUPERSAMPLE, pen_width * SUPERSAMPLE / 2
+
+    def where(y, x):
+        return x * scale + radius, y * scale + radius
+
+    for y, x in zip(*np.nonzero(line)):
+        cx, cy = where(y, x)
+        pen.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=255)
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):   # join to each neighbour once
+            ny, nx = y + dy, x + dx
+            if 0 <= ny < line.shape[0] and 0 <= nx < line.shape[1] and line[ny, nx]:
+                pen.line([where(y, x), where(ny, nx)], fill=255, width=round(2 * radius))
+    small = picture.resize((width, height), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float32) / 255
 
 
 def canvas_to_mnist(image) -> np.ndarray:

@@ -106,9 +106,11 @@ def test_tiny_images_are_refused():
 # --- Drawings that are not digits ---------------------------------------------------------------
 
 def canvas_with(draw_fn):
+    """What the canvas component sends: RGBA, the ink in the alpha channel, transparent elsewhere."""
     image = Image.new("L", (280, 280), 0)
     draw_fn(ImageDraw.Draw(image))
-    return np.asarray(image)
+    alpha = np.asarray(image)
+    return np.dstack([np.zeros_like(alpha)] * 3 + [alpha])
 
 
 def reading_of(image, probabilities=None):
@@ -155,9 +157,9 @@ def test_a_clear_digit_is_named():
 def test_inverted_drawing_reads_the_same(tutorial_model):
     from mnist_core.predict import Predictor
     model, _ = tutorial_model
-    digit = canvas_with(lambda d: d.line([(70, 60), (210, 60), (130, 230)], fill=255, width=20))
+    digit = canvas_with(lambda d: d.line([(70, 60), (210, 60), (130, 230)], fill=255, width=20))[..., 3]
     predictor = Predictor(model)
-    normal = predictor.predict_proba(canvas_to_mnist(digit))
+    normal = predictor.predict_proba(canvas_to_mnist(digit))   # a grey picture, light ink on dark
     inverted = predictor.predict_proba(canvas_to_mnist(255 - digit))
     np.testing.assert_allclose(normal, inverted, atol=1e-5)
     assert normal.argmax() == 7
