@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--validation-split", type=float, default=0.0,
                        help="fraction of the training data held out to watch for overfitting (default 0)")
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
+    train.add_argument("--drawings", type=int, default=0,
+                       help="also train on this many generated pen drawings (a third digits written "
+                            "people's way, a third MNIST re-stroked, a third letters, symbols and "
+                            "scribbles taught as 'not a digit'); the model then carries the confidence "
+                            "under which it withholds an answer, chosen on held-out drawings")
     train.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE",
                        help="an architecture hyperparameter, e.g. --hparam hidden_units=256 "
                             "--hparam optimizer=adam (repeatable)")
@@ -66,7 +71,7 @@ def _train(args) -> int:
     from . import storage, training
     from .runspec import RunSpec
     spec = RunSpec(args.arch, _parse_hparams(args.hparam), args.epochs, args.batch_size,
-                   args.validation_split, args.seed).validated()
+                   args.validation_split, args.seed, args.drawings).validated()
     data = load_mnist(args.data)
     print(f"Data: {data.source}")
 

@@ -18,10 +18,15 @@ CHUNK = 2048   # large inputs go through in pieces, so memory stays flat
 
 
 class Predictor:
-    """Fast, thread-safe probabilities from a Keras model, for images shaped (n, 28, 28) in [0, 1]."""
+    """Fast, thread-safe probabilities from a Keras model, for images shaped (n, 28, 28) in [0, 1].
 
-    def __init__(self, model):
+    `withhold_below`: the confidence under which `read` names no digit; a model trained with
+    drawings carries its own in its metadata (chosen on held-out drawings), others use CONFIDENT.
+    """
+
+    def __init__(self, model, withhold_below: float | None = None):
         self.model = model
+        self.withhold_below = CONFIDENT if withhold_below is None else float(withhold_below)
         self.input_shape = tuple(model.input_shape[1:])
         signature = tf.TensorSpec((None,) + self.input_shape, tf.float32)
         # One trace for every batch size; reduce_retracing keeps it that way.
@@ -46,10 +51,11 @@ class Predictor:
         """The digit each image most likely shows."""
         return self.predict_proba(images).argmax(axis=1)
 
-    def read(self, image) -> "Reading":
-        """What to say about one 28x28 image (from canvas_to_mnist): a digit, or why not."""
+    def read(self, image, *, photo: bool = False) -> "Reading":
+        """What to say about one 28x28 image (from canvas_to_mnist): a digit, or why not.
+        `photo`: the image came from a photo, so the advice speaks of photos."""
         image = np.asarray(image, dtype=np.float32)
-        return Reading(self.predict_proba(image)[0], image)
+        return Reading(self.predict_proba(image)[0], image, self.withhold_below, photo=photo)
 
 
 def top_k(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
@@ -61,14 +67,24 @@ def top_k(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
 # --- Reading one drawing, honestly ---------------------------------------------------------------
 
 CONFIDENT = 0.6    # below this top probability the app says it is unsure instead of naming a digit
+TORN = 0.8         # when the two likeliest digits hold this much, the model is torn between them
+# choose_threshold withholds at most this share of the held-out digits (the target is 3 %).
+WITHHOLD_AT_MOST = 0.025
 
 PROBLEMS = {   # English text; studio/ translates the codes
-    "too_much_ink": "That is more ink than any digit in MNIST has: a dot or a scribble is blown up "
-                    "to fill the frame. Draw one digit with a clear shape.",
-    "too_little_ink": "There is too little ink to read: draw with a wider stroke, or the digit a "
-                      "little smaller.",
-    "unsure": "The model is unsure: {first} ({first_p:.0%}) or {second} ({second_p:.0%}). "
-              "Try drawing it more clearly.",
+    "too_much_ink": "That is more ink than any digit has: a dot or a scribble is blown up to fill "
+                    "the frame. Draw one digit with a clear shape.",
+    "too_little_ink": "There is hardly any ink to read: draw a whole digit.",
+    "unsure": "The model can't decide between {first} ({first_p:.0%}) and {second} ({second_p:.0%}). "
+              "Draw it so it can't be taken for the other, or click the right digit to teach it.",
+    "not_a_digit": "That doesn't look like a digit to the model (its best guess, {first}, has only "
+                   "{first_p:.0%}). Draw one digit, 0-9, filling most of the box.",
+    "unsure_photo": "The model can't decide between {first} ({first_p:.0%}) and {second} "
+                    "({second_p:.0%}). Photograph the digit alone, in even light, filling the middle "
+                    "of the picture.",
+    "not_a_digit_photo": "The model doesn't see a digit in this photo (its best guess, {first}, has "
+                         "only {first_p:.0%}). Photograph one digit, dark on light paper, in even "
+                         "light and without shadows, filling the middle of the picture.",
 }
 
 
@@ -85,7 +101,8 @@ class Problem:
 class Reading:
     """What the app should say about one 28x28 image: a digit, or why it won't name one."""
 
-    def __init__(self, probabilities: np.ndarray, image: np.ndarray):
+    def __init__(self, probabilities: np.ndarray, image: np.ndarray,
+                 withhold_below: float = CONFIDENT, *, photo: bool = False):
         from .preprocess import MNIST_INK_RANGE
         self.probabilities = probabilities
         self.top3 = top_k(probabilities, 3)
@@ -96,9 +113,11 @@ class Reading:
             self.problem = Problem("too_much_ink", {"ink": ink})
         elif ink < MNIST_INK_RANGE[0]:
             self.problem = Problem("too_little_ink", {"ink": ink})
-        elif self.confidence < CONFIDENT:
-            self.problem = Problem("unsure", {"first": first, "first_p": first_p, "second": second,
-                                              "second_p": second_p})
+        elif self.confidence < withhold_below:
+            code = "unsure" if first_p + second_p >= TORN else "not_a_digit"
+            self.problem = Problem(code + ("_photo" if photo else ""),
+                                   {"first": first, "first_p": first_p, "second": second,
+                                    "second_p": second_p})
         else:
             self.problem = None
         self.digit = self.guess if self.problem is None else None   # None: withheld
@@ -106,3 +125,15 @@ class Reading:
     @property
     def sure(self) -> bool:
         return self.problem is None
+
+
+def choose_threshold(probabilities: np.ndarray, labels: np.ndarray,
+                     withhold_at_most: float = WITHHOLD_AT_MOST) -> float:
+    """The confidence under which to withhold an answer: the highest that withholds at most
+    `withhold_at_most` of the digits (labels 0-9) in a held-out set. Rows labelled 10 (not
+    digits) do not move it; how many of them it withholds is what it buys."""
+    top = np.asarray(probabilities).max(axis=1)
+    digits = np.asarray(labels) < 10
+    if not digits.any():
+        raise ValueError("choosing a threshold needs held-out digits")
+    return float(np.quantile(top[digits], withhold_at_most, method="lower"))

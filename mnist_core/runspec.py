@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 EPOCHS = (1, 100)
 BATCH_SIZE = (8, 4096)
 VALIDATION_SPLIT = (0.0, 0.5)
+DRAWINGS = (0, 200_000)   # extra training drawings (mnist_core.strokes), on top of MNIST's 60,000
 
 
 def check_run(epochs, batch_size, validation_split) -> None:
@@ -36,12 +37,17 @@ class RunSpec:
     batch_size: int = 128
     validation_split: float = 0.0
     seed: int | None = None
+    drawings: int = 0        # extra pen-stroke drawings to train on: digits people's way, non-digits
 
     def validated(self) -> "RunSpec":
         from .models import validate_hparams  # noqa: PLC0415 (imports Keras)
         check_run(self.epochs, self.batch_size, self.validation_split)
+        if isinstance(self.drawings, bool) or not isinstance(self.drawings, int) or \
+                not DRAWINGS[0] <= self.drawings <= DRAWINGS[1]:
+            raise ValueError(f"drawings must be a whole number from {DRAWINGS[0]} to {DRAWINGS[1]}; "
+                             f"got {self.drawings!r}")
         return RunSpec(self.arch, validate_hparams(self.arch, self.hparams), self.epochs,
-                       self.batch_size, float(self.validation_split), self.seed)
+                       self.batch_size, float(self.validation_split), self.seed, self.drawings)
 
     def metadata(self, result, report, **extra) -> dict:
         """The metadata saved with a model trained from this spec (`result`: TrainingResult,
@@ -51,4 +57,5 @@ class RunSpec:
                 "validation_split": self.validation_split, "seed": self.seed,
                 "history": result.history, "test_accuracy": report.accuracy,
                 "test_loss": report.loss, "train_seconds": round(result.seconds, 1),
-                "stopped_early": result.stopped, **extra}
+                "stopped_early": result.stopped, **({"drawings": self.drawings} if self.drawings else {}),
+                **extra}

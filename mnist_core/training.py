@@ -107,7 +107,10 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, input_shape
         if augment:
             from .augment import augment_batch
             pixels = augment_batch(pixels[..., None], augment, batch_seed)
-        return tf.reshape(pixels, (-1,) + tuple(input_shape)), tf.one_hot(digits, 10)
+        # A non-digit (label 10, from mnist_core.strokes) is trained towards "all digits equally
+        # likely" (outlier exposure, Hendrycks et al. 2019): its one-hot row is zeros, plus 1/10.
+        targets = tf.one_hot(digits, 10) + tf.cast(digits == 10, tf.float32)[:, None] / 10
+        return tf.reshape(pixels, (-1,) + tuple(input_shape)), targets
 
     if augment:
         return dataset.map(lambda batch, batch_seed: prepare(*batch, batch_seed),
@@ -180,27 +183,35 @@ def _maybe_float(value):
 def train(model: keras.Model, data: MnistData, *, epochs: int, batch_size: int,
           validation_split: float = 0.0, recipe: dict | None = None, on_progress=None,
           stop_event: threading.Event | None = None, seed: int | None = None,
+          extra: tuple[np.ndarray, np.ndarray] | None = None,
           report_every: float = REPORT_EVERY_S) -> TrainingResult:
     """Fit `model` on MNIST's training set, as the tutorial does, with live progress.
 
     `recipe` (from models.recipe) adds a learning-rate schedule and augmentation; without it the
-    model trains as it was compiled.
+    model trains as it was compiled. `extra` (uint8 images, labels) joins the training set, never
+    the validation part.
     """
     check_run(epochs, batch_size, validation_split)
     recipe = recipe or {}
     # Keras holds out the *last* fraction of the arrays for validation, as in the tutorial's book.
     total = len(data.x_train)
     samples = int(total * (1 - validation_split)) if validation_split else total
+    train_images, train_labels = data.x_train, data.y_train
+    if extra is not None:
+        train_images = np.concatenate([data.x_train[:samples], extra[0]])
+        train_labels = np.concatenate([data.y_train[:samples], extra[1]])
+        samples += len(extra[0])
     steps_per_epoch = -(-samples // batch_size)
     if recipe.get("schedule") == "one_cycle":
         from .models import make_optimizer, one_cycle
         schedule = one_cycle(recipe["learning_rate"], steps_per_epoch * epochs)
         model.compile(optimizer=make_optimizer(recipe["optimizer"], schedule),
                       loss="categorical_crossentropy", metrics=["accuracy"])
-    training_set = batches(data.x_train, data.y_train, batch_size, tuple(model.input_shape[1:]),
+    training_set = batches(train_images, train_labels, batch_size, tuple(model.input_shape[1:]),
                            seed=seed, augment=recipe.get("augment", 0.0), count=samples)
-    validation = ((model_input(data.x_train[samples:], model), one_hot(data.y_train[samples:]))
-                  if validation_split else None)
+    held = total - int(total * (1 - validation_split)) if validation_split else 0
+    validation = ((model_input(data.x_train[total - held:], model), one_hot(data.y_train[total - held:]))
+                  if held else None)
 
     started = time.perf_counter()
     callback = _ProgressCallback(on_progress, stop_event, epochs, report_every, started)
@@ -232,8 +243,19 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, **
     from . import evaluation, models
     spec = spec.validated()
     model = models.build_model(spec.arch, seed=spec.seed, **spec.hparams)
+    extra = None
+    if spec.drawings:
+        from . import strokes
+        extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train, data.y_train)
     result = train(model, data, epochs=spec.epochs, batch_size=spec.batch_size,
                    validation_split=spec.validation_split, recipe=models.recipe(spec.arch, spec.hparams),
-                   on_progress=on_progress, stop_event=stop_event, seed=spec.seed)
+                   on_progress=on_progress, stop_event=stop_event, seed=spec.seed, extra=extra)
     report = evaluation.evaluate(model, data.x_test, data.y_test)
+    if spec.drawings:
+        # When to withhold an answer is chosen on drawings of their own seed, never trained on.
+        from . import predict, strokes
+        images, labels = strokes.training_drawings(strokes.VALIDATION_COUNT, strokes.VALIDATION_SEED,
+                                                   data.x_train, data.y_train, purpose="validation")
+        metadata["withhold_below"] = predict.choose_threshold(
+            predict.Predictor(model).predict_proba(images.astype(np.float32) / 255), labels)
     return TrainedRun(model, result, report, spec.metadata(result, report, **metadata))
