@@ -112,14 +112,15 @@ def inspector_ui(steps, predictor):
     with st.expander(t("predict.inspector.title"), expanded=False):
         st.caption(t("predict.inspector.caption"))
         top, bottom, left, right = steps.bbox
-        cols = st.columns(5)
+        cols = st.columns(6)
         stages = [(t("predict.stage.input"), steps.ink),
                   (t("predict.stage.cropped", w=right - left, h=bottom - top), steps.cropped),
+                  (t("predict.stage.centre_line"), steps.centre_line.astype(np.float32)),
                   (t("predict.stage.scaled", w=steps.scaled.shape[1], h=steps.scaled.shape[0]), steps.scaled),
                   (t("predict.stage.centred"), steps.centred), (t("predict.stage.plain"), steps.plain_resize)]
         for column, (caption, image) in zip(cols, stages):
-            scale = max(1, 140 // max(image.shape))
-            column.image(charts.digit(image, scale), caption=caption, width=140)
+            scale = max(1, 120 // max(image.shape))
+            column.image(charts.digit(image, scale), caption=caption, width=120)
         centred, plain = predictor.predict_proba(np.stack([steps.centred, steps.plain_resize]))
         a, b = st.columns(2)
         for column, name, probabilities in ((a, "predict.with_mnist", centred), (b, "predict.with_plain", plain)):
@@ -162,8 +163,11 @@ def main():
         except ValueError as exc:
             st.error(t("predict.unreadable", detail=str(exc)))
             return
-        reading = predictor.read(model_image)
+        reading = predictor.read(model_image, photo=source == "upload")
         answer_ui(reading, label)
+        if source != "test":
+            from studio.teach import teach_ui
+            teach_ui(entry, model_image, reading)
     with right:
         probabilities_ui(reading)
         st.image(charts.digit(model_image, 5), caption=t("predict.model_sees"), width=140)

@@ -93,8 +93,8 @@ def require_data() -> MnistData:
 @st.cache_resource(show_spinner=False)
 def _bundled_model(key: str):
     from mnist_core.predict import Predictor
-    model, _ = storage.load_model(BUNDLED[key])
-    return model, Predictor(model)
+    model, metadata = storage.load_model(BUNDLED[key])
+    return model, Predictor(model, metadata.get("withhold_below"))
 
 
 @st.cache_data(show_spinner=False)
@@ -122,7 +122,7 @@ class SessionModel:
     """
     key: str
     name: str
-    kind: str                   # "bundled", "run" or "upload"
+    kind: str                   # "bundled", "run", "upload" or "tuned" (taught by corrections)
     metadata: dict = field(default_factory=dict)
     model: object = None
     predictor: object = None
@@ -150,6 +150,12 @@ class Studio:
         self.active_key = DEFAULT_KEY
         self.notices: list[tuple[str, dict]] = []   # (catalogue key, values) to show once
         self.released = False
+        # Teaching (studio.teach): the learner's corrections, (28x28 image, label), the model the
+        # lessons start from, and what the last lesson did.
+        self.corrections: list[tuple] = []
+        self.lesson_base: SessionModel | None = None
+        self.lesson: dict | None = None
+        self.broken: tuple | None = None    # (settings, model, predictor) of the Inside view's "Break it"
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -159,6 +165,9 @@ class Studio:
     def add(self, entry: SessionModel, *, activate: bool = True) -> SessionModel:
         """Keep `entry` (and make it active); drop the oldest others beyond MAX_MODELS."""
         with self._lock:
+            replaced = self.models.get(entry.key)
+            if replaced is not None and replaced is not entry:
+                replaced.release()
             self.models[entry.key] = entry
             if activate:
                 self.active_key = entry.key
@@ -211,6 +220,7 @@ class Studio:
                 entry.release()
             self.models.clear()
             self.jobs.clear()
+            self.corrections, self.lesson_base, self.lesson, self.broken = [], None, None, None
             self.active_key = DEFAULT_KEY
 
 
@@ -253,7 +263,7 @@ def loaded(entry: SessionModel):
             return _bundled_model(entry.key)
     if entry.predictor is None:
         from mnist_core.predict import Predictor
-        entry.predictor = Predictor(entry.model)
+        entry.predictor = Predictor(entry.model, entry.metadata.get("withhold_below"))
     return entry.model, entry.predictor
 
 

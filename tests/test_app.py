@@ -323,3 +323,21 @@ print("ok")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                             env=dict(os.environ, MNIST_DATA=str(mnist_path)), timeout=300)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
+def test_predict_learns_from_a_correction_in_the_session(mnist):
+    at = open_page("predict", source="upload", model="best")
+    photo = 255 - np.kron(mnist.x_test[0], np.ones((10, 10), np.uint8))   # a dark-on-light "7"
+    at.file_uploader(key="predict_upload_0").upload("seven.png", _png(photo), "image/png").run()
+    at.session_state["teach_label"] = 1                   # the learner insists it is a 1
+    at.run()
+    next(b for b in at.button if b.label == "Learn from this").click().run()
+    assert not at.exception
+    said = texts(at)
+    assert "Learned from 1 correction(s)" in said and "taught copy" in said
+    assert "taught 1×" in "\n".join(i.value for i in at.info)          # the banner names the copy
+    studio = at.session_state["studio"]
+    assert studio.active().kind == "tuned" and len(studio.corrections) == 1
+    assert studio.corrections[0][1] == 1
+    other = open_page("predict", model="best")                         # another session: untouched
+    assert other.session_state["studio"].corrections == []
