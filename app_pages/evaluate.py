@@ -80,6 +80,14 @@ def mistakes_ui(report, data):
                 f"({report.probabilities[i, report.predictions[i]]:.0%})" for i in shown]
     st.caption(t("evaluate.worst.caption"))
     charts.digit_row(data.x_test[shown], captions, scale=3, width=110)
+    if len(shown):
+        pick, go = st.columns([2, 1], vertical_alignment="bottom")
+        chosen = pick.selectbox(t("evaluate.look_inside.pick"), shown.tolist(), key="eval_inside",
+                                format_func=lambda i: f"#{i}: {data.y_test[i]} → {report.predictions[i]}")
+        if go.button(t("evaluate.look_inside"), icon=":material/neurology:"):
+            from studio.inside import open_test_image
+            open_test_image(chosen)
+            st.switch_page("app_pages/predict.py", query_params={"source": "test", "index": chosen})
 
 
 def main():

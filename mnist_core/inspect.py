@@ -79,20 +79,32 @@ def first_layer_filters(model) -> np.ndarray | None:
 
 # --- What drove the answer -------------------------------------------------------------------------
 
+COMPLETENESS = 0.05   # integrated gradients must add up to p(x) - p(baseline) within this share
+MAX_STEPS = 512
+
+
 def integrated_gradients(model, image, target: int | None = None, steps: int = 64,
                          baseline=None) -> np.ndarray:
     """Integrated gradients (Sundararajan et al., 2017) of p(target) from a black baseline:
     (x - baseline) times the gradient averaged along the straight path (trapezoid rule). The
-    attributions add up to p(x) - p(baseline)."""
+    attributions add up to p(x) - p(baseline): when `steps` leave them more than COMPLETENESS
+    off (a network with sharp bends along the path), the steps are doubled, up to MAX_STEPS,
+    as the paper advises."""
     x = _batch(model, image)
     base = np.zeros_like(x) if baseline is None else _batch(model, baseline)
+    ends = np.asarray(_forward(model, np.concatenate([x, base])))
     if target is None:
-        target = int(np.asarray(_forward(model, x))[0].argmax())
-    alphas = tf.reshape(tf.linspace(0.0, 1.0, steps + 1), (-1,) + (1,) * (x.ndim - 1))
-    path = tf.constant(base) + alphas * tf.constant(x - base)
-    gradients = _gradient_path(model)(path, tf.constant(target, tf.int32)).numpy()
-    average = ((gradients[:-1] + gradients[1:]) / 2).mean(axis=0)
-    return ((x - base)[0] * average).reshape(28, 28)
+        target = int(ends[0].argmax())
+    change = float(ends[0, target] - ends[1, target])
+    while True:
+        alphas = tf.reshape(tf.linspace(0.0, 1.0, steps + 1), (-1,) + (1,) * (x.ndim - 1))
+        path = tf.constant(base) + alphas * tf.constant(x - base)
+        gradients = _gradient_path(model)(path, tf.constant(target, tf.int32)).numpy()
+        average = ((gradients[:-1] + gradients[1:]) / 2).mean(axis=0)
+        attributions = ((x - base)[0] * average).reshape(28, 28)
+        if abs(attributions.sum() - change) <= COMPLETENESS * abs(change) or steps >= MAX_STEPS:
+            return attributions
+        steps *= 2
 
 
 def grad_cam(model, image, target: int | None = None) -> np.ndarray:
@@ -214,3 +226,66 @@ class FeatureMap:
 def embedding_2d(model, images) -> np.ndarray:
     """(n, 2): the images on the model's 2-D feature map (PCA of penultimate features)."""
     return FeatureMap(model, images).points
+
+
+# --- Break it ---------------------------------------------------------------------------------------
+
+def breakable_layers(model) -> list[tuple[str, int]]:
+    """(name, units) of the layers whose units can be switched off: every Dense and Conv2D but the
+    output layer. Empty for models that are not one chain of layers."""
+    if not _is_chain(model):
+        return []
+    hidden = model.layers[:-1]
+    return [(layer.name, int(layer.output.shape[-1])) for layer in hidden
+            if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
+
+
+def _is_chain(model) -> bool:
+    return isinstance(model, keras.Sequential) or all(
+        len(getattr(layer, "_inbound_nodes", [])) <= 1 for layer in model.layers)
+
+
+def broken(model, off: dict[str, list[int]] | None = None, noise: float = 0.0, seed: int = 0):
+    """A copy of `model` with units switched off and noise in its weights; `model` is unchanged.
+
+    `off` maps a layer name to the units (Dense) or feature maps (Conv2D) whose output becomes
+    zero, as if those neurons had died: their weights and bias are zeroed, and so is the scale and
+    shift of a batch normalisation that follows (else it would turn the zeros into a constant).
+    `noise` adds Gaussian noise to every trained weight tensor, `noise` times the tensor's own
+    standard deviation (0.5 is a lot). The copy has the same layers, so every probe here works on it.
+    """
+    off = off or {}
+    names = [name for name, _ in breakable_layers(model)]
+    if set(off) - set(names):
+        raise ValueError(f"can't switch off units in {sorted(set(off) - set(names))}; "
+                         f"breakable layers: {names}")
+    copy = keras.models.clone_model(model)
+    weights = model.get_weights()
+    if noise:   # in what the network learnt; batch statistics (a variance must stay positive) stay
+        rng = np.random.default_rng(seed)
+        weights = [w + rng.normal(0, noise * (float(w.std()) or 1.0), w.shape).astype(w.dtype)
+                   if variable.trainable else w for w, variable in zip(weights, model.weights)]
+    copy.set_weights(weights)
+    for position, layer in enumerate(copy.layers):
+        units = list(off.get(layer.name, []))
+        if not units:
+            continue
+        if float(np.max(np.abs(keras.ops.convert_to_numpy(layer.activation(np.zeros(1, np.float32)))))):
+            raise ValueError(f"{layer.name}'s activation is not zero at zero: its units can't be switched off")
+        _zero(layer.kernel, units)
+        if layer.use_bias:
+            _zero(layer.bias, units)
+        for follower in copy.layers[position + 1:]:
+            if isinstance(follower, (keras.layers.Dense, keras.layers.Conv2D)):
+                break
+            if isinstance(follower, keras.layers.BatchNormalization):
+                for variable in (follower.gamma, follower.beta):
+                    if variable is not None:
+                        _zero(variable, units)
+    return copy
+
+
+def _zero(variable, units: list[int]) -> None:
+    values = keras.ops.convert_to_numpy(variable).copy()
+    values[..., units] = 0
+    variable.assign(values)

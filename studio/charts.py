@@ -119,9 +119,12 @@ def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: st
 
 
 def scatter(frame: pd.DataFrame, *, here: tuple[float, float], key: str | None = None,
-            height: int = 380):
-    """Points (columns x, y, digit) coloured by digit, and one star where `here` is."""
-    dots = {"data": {"values": frame.to_dict("records")}, "mark": {"type": "circle", "size": 18, "opacity": 0.6},
+            height: int = 380) -> int | None:
+    """Points (columns x, y, digit, index) coloured by digit, and one star where `here` is.
+    Returns the `index` of a point the visitor clicked, else None."""
+    dots = {"data": {"values": frame.to_dict("records")}, "mark": {"type": "circle", "size": 18, "opacity": 0.6,
+                                                                   "cursor": "pointer"},
+            "params": [{"name": "picked", "select": {"type": "point", "fields": ["index"]}}],
             "encoding": {"x": {"field": "x", "type": "quantitative", "axis": None},
                          "y": {"field": "y", "type": "quantitative", "axis": None},
                          "color": {"field": "digit", "type": "nominal", "title": title("digit"),
@@ -131,7 +134,10 @@ def scatter(frame: pd.DataFrame, *, here: tuple[float, float], key: str | None =
             "mark": {"type": "point", "shape": "diamond", "size": 400, "filled": True,
                      "color": "#111827", "stroke": "white", "strokeWidth": 2},
             "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}}
-    st.vega_lite_chart({"height": height, "layer": [dots, star]}, width="stretch", key=key)
+    event = st.vega_lite_chart({"height": height, "layer": [dots, star]}, width="stretch", key=key,
+                               on_select="rerun", selection_mode="picked")
+    picked = (event or {}).get("selection", {}).get("picked") or []
+    return int(picked[0]["index"]) if picked and "index" in picked[0] else None
 
 
 def digit(image: np.ndarray, scale: int = 8) -> np.ndarray:
@@ -145,7 +151,7 @@ def digit(image: np.ndarray, scale: int = 8) -> np.ndarray:
 def digit_row(images, captions, *, scale: int = 3, width: int | None = None):
     """Several digits side by side, each with a caption."""
     if len(images) == 0:
-        st.caption("No images here.")
+        st.caption(t("charts.no_images"))
         return
     st.image([digit(image, scale) for image in images], caption=[str(c) for c in captions],
              width=width or 28 * scale)

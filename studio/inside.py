@@ -88,29 +88,115 @@ def lookups(entry: state.SessionModel):
 def inside_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -> None:
     st.subheader(t("inside.title"))
     st.caption(t("inside.caption"))
-    layers_tab, evidence_tab, neighbours_tab, map_tab = st.tabs(
-        [t("inside.tab.layers"), t("inside.tab.evidence"), t("inside.tab.neighbours"), t("inside.tab.map")])
+    layers_tab, evidence_tab, neighbours_tab, map_tab, break_tab = st.tabs(
+        [t("inside.tab.layers"), t("inside.tab.evidence"), t("inside.tab.neighbours"), t("inside.tab.map"),
+         t("inside.tab.break")])
     with layers_tab:
         layers_ui(model, image)
     with evidence_tab:
         evidence_ui(model, image, guess)
+    with break_tab:
+        break_ui(entry, model, image, guess)
     if state.get_data() is None:
         neighbours_tab.info(t("inside.needs_data"))
         map_tab.info(t("inside.needs_data"))
         return
     with st.spinner(t("inside.indexing")):
         index, feature_map, map_labels = lookups(entry)
+    data = state.get_data()
     with neighbours_tab:
         found, distances = index.nearest(image, k=10)
-        data = state.get_data()
         charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found], scale=2)
         st.caption(t("inside.neighbours.caption"))
     with map_tab:
-        here = feature_map.place(image)
-        frame = pd.DataFrame({"x": feature_map.points[:, 0], "y": feature_map.points[:, 1],
-                              "digit": map_labels.astype(str)})
-        charts.scatter(frame, here=(float(here[0]), float(here[1])), key=f"map-{entry.key}")
+        map_ui(entry, model, image, feature_map, map_labels, data)
+
+
+def map_ui(entry, model, image, feature_map, map_labels, data) -> None:
+    """The test set's map with the image on it; a clicked point shows its test image."""
+    here = feature_map.place(image)
+    every = len(data.x_test) // MAP_POINTS
+    frame = pd.DataFrame({"x": feature_map.points[:, 0], "y": feature_map.points[:, 1],
+                          "digit": map_labels.astype(str),
+                          "index": np.arange(len(map_labels)) * every})    # the test image's number
+    left, right = st.columns([3, 1])
+    with left:
+        picked = charts.scatter(frame, here=(float(here[0]), float(here[1])), key=f"map-{entry.key}")
         st.caption(t("inside.map.caption", count=len(frame)))
+    with right:
+        if picked is None:
+            st.caption(t("inside.map.click"))
+            return
+        _, predictor = state.loaded(entry)
+        reading = predictor.read(data.x_test[picked].astype(np.float32) / 255)
+        st.image(charts.digit(data.x_test[picked], 4), width=112,
+                 caption=t("inside.map.picked", index=picked, label=int(data.y_test[picked]),
+                           said=reading.digit if reading.digit is not None else "?"))
+        st.button(t("inside.map.open"), key="map_open", icon=":material/open_in_new:",
+                  on_click=open_test_image, args=(picked,))
+
+
+def open_test_image(index: int) -> None:
+    """Make Predict show test image `index` (its widgets take these values on their next run)."""
+    st.session_state["predict_source"], st.session_state["predict_index"] = "test", int(index)
+
+
+# --- Break it ----------------------------------------------------------------------------------------
+
+BREAK_SEED = 0     # which units a given share switches off: the same ones each time
+
+
+def _reset_break() -> None:
+    st.session_state["break_off"], st.session_state["break_noise"] = 0, 0.0
+
+
+def break_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -> None:
+    """Switch off units or add noise in a copy of the model (this session's only) and see what
+    the answer and the layers do; Reset gives the intact model back."""
+    from mnist_core import inspect
+    layers = inspect.breakable_layers(model)
+    if not layers:
+        st.info(t("inside.break.unavailable"))
+        return
+    st.caption(t("inside.break.caption"))
+    units = dict(layers)
+    pick, share_column, noise_column = st.columns(3)
+    layer = pick.selectbox(t("inside.break.layer"), list(units), key="break_layer",
+                           format_func=lambda name: t("inside.break.layer_option", name=name, units=units[name]))
+    share = share_column.slider(t("inside.break.off"), 0, 100, 0, step=5, format="%d%%", key="break_off")
+    noise = noise_column.slider(t("inside.break.noise"), 0.0, 1.0, 0.0, step=0.05, key="break_noise",
+                                help=t("inside.break.noise.help"))
+    st.button(t("inside.break.reset"), icon=":material/restart_alt:", on_click=_reset_break,
+              disabled=share == 0 and noise == 0)
+    if share == 0 and noise == 0:
+        st.info(t("inside.break.intact"))
+        return
+    broken_model, predictor = _broken(entry, model, layer, share, noise)
+    reading = predictor.read(image)
+    before, after = st.columns(2)
+    before.metric(t("inside.break.intact_says"), guess)
+    after.metric(t("inside.break.broken_says"), reading.digit if reading.digit is not None else "?",
+                 delta=None if reading.guess == guess else t("inside.break.changed"), delta_color="inverse")
+    after.caption(t("predict.sure", p=f"{reading.confidence:.0%}"))
+    frame = pd.DataFrame({"digit": range(10), "probability": reading.probabilities,
+                          "top": np.arange(10) == reading.guess})
+    charts.bar_chart(frame, x="digit", y="probability", highlight="top", y_format="%", height=180)
+    with st.expander(t("inside.break.layers")):
+        layers_ui(broken_model, image)
+
+
+def _broken(entry, model, layer: str, share: int, noise: float):
+    """The broken copy for these settings, kept in the session (one at a time, released with it)."""
+    from mnist_core import inspect
+    from mnist_core.predict import Predictor
+    studio = state.studio()
+    settings = (entry.key, layer, share, noise)
+    if studio.broken is None or studio.broken[0] != settings:
+        units = dict(inspect.breakable_layers(model))[layer]
+        off = np.random.default_rng(BREAK_SEED).permutation(units)[:round(units * share / 100)]
+        copy = inspect.broken(model, {layer: off.tolist()} if len(off) else None, noise=noise, seed=BREAK_SEED)
+        studio.broken = (settings, copy, Predictor(copy, entry.metadata.get("withhold_below")))
+    return studio.broken[1], studio.broken[2]
 
 
 def layers_ui(model, image) -> None:

@@ -110,7 +110,8 @@ def test_the_inside_view_on_predict_for_each_architecture(mnist_path, monkeypatc
     from .test_app import open_page
     at = open_page("predict", index="0", model=key)          # test image 0, a 7
     assert not at.exception and not at.error
-    assert [tab.label for tab in at.tabs][-4:] == ["Layers", "Evidence", "Nearest training images", "Map"]
+    assert [tab.label for tab in at.tabs][-5:] == ["Layers", "Evidence", "Nearest training images", "Map",
+                                                   "Break it"]
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
     assert "evidence for 7 (integrated gradients)" in captions
     assert "what 7 loses when a 4×4 square is hidden" in captions
@@ -123,3 +124,67 @@ def test_the_inside_view_on_predict_for_each_architecture(mnist_path, monkeypatc
         assert any(c.startswith("hidden · 512 units") for c in captions)
         assert any("Grad-CAM needs a convolutional network" in c.value for c in at.caption)
     assert len(at.get("vega_lite_chart")) == 2                 # the probabilities and the map
+
+
+# --- Break it ---------------------------------------------------------------------------------------
+
+def test_switched_off_units_match_a_numpy_network_without_them(images):
+    model = storage.load_model(ROOT / "models" / "tutorial.keras")[0]
+    (w1, b1), (w2, b2) = (layer.get_weights() for layer in model.layers)
+    off = list(range(0, 512, 3))
+    copy = inspect.broken(model, {"hidden": off})
+    hidden = np.maximum(images.reshape(-1, 784) @ w1 + b1, 0)
+    hidden[:, off] = 0                                   # the same neurons, dead, in NumPy
+    logits = hidden @ w2 + b2
+    expected = np.exp(logits - logits.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(copy.predict(images.reshape(-1, 784), verbose=0), expected, atol=1e-5)
+    assert np.all(dict(inspect.activations(copy, images[0]))["hidden"][off] == 0)
+    np.testing.assert_array_equal(model.layers[0].get_weights()[0], w1)     # the original is intact
+
+
+def test_dead_feature_maps_stay_zero_through_batch_normalisation(images):
+    model = storage.load_model(ROOT / "models" / "default.keras")[0]
+    first = inspect.breakable_layers(model)[0][0]
+    copy = inspect.broken(model, {first: [0, 5]})
+    layers = dict(inspect.activations(copy, images[0]))
+    after = [name for name, _ in inspect.activations(copy, images[0])]
+    for name in after[:after.index(first) + 3]:          # the convolution, its normalisation, its ReLU
+        assert np.all(layers[name][..., [0, 5]] == 0), name
+    assert np.abs(layers[first][..., 1]).max() > 0
+
+
+def test_noise_changes_a_copy_and_nothing_broken_is_the_model(images, model):
+    batch = images.reshape((-1,) + model.input_shape[1:])
+    intact = model.predict(batch, verbose=0)
+    np.testing.assert_allclose(inspect.broken(model).predict(batch, verbose=0), intact, atol=1e-6)
+    noisy = inspect.broken(model, noise=0.5, seed=1).predict(batch, verbose=0)
+    assert np.abs(noisy - intact).max() > 0.01
+    np.testing.assert_allclose(model.predict(batch, verbose=0), intact)
+    with pytest.raises(ValueError, match="breakable"):
+        inspect.broken(model, {"no_such_layer": [0]})
+
+
+def test_break_it_in_the_app_and_reset(mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+    from .test_app import open_page
+    at = open_page("predict", index="0", model="tutorial")
+    at.slider(key="break_off").set_value(100).run()           # every hidden unit dead
+    assert not at.exception
+    said = next(m for m in at.metric if m.label == "Broken copy says")
+    # With no hidden unit alive, the output is softmax(bias): the same digit for any image.
+    bias = storage.load_model(ROOT / "models" / "tutorial.keras")[0].layers[-1].get_weights()[1]
+    assert said.value in (str(int(np.argmax(bias))), "?")
+    next(b for b in at.button if b.label == "Reset").click().run()
+    assert at.slider(key="break_off").value == 0 and not any(m.label == "Broken copy says" for m in at.metric)
+
+
+def test_evaluate_opens_a_mistake_in_predicts_inside_view(mnist_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(mnist_path))
+    from .test_app import open_page
+    at = open_page("evaluate", model="tutorial")
+    chosen = at.selectbox(key="eval_inside").value
+    next(b for b in at.button if b.label == "Open in Predict's Inside view").click().run()
+    assert not at.exception
+    assert at.session_state["predict_source"] == "test" and at.session_state["predict_index"] == chosen
+    assert any(tab.label == "Break it" for tab in at.tabs)
