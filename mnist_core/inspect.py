@@ -67,14 +67,34 @@ def activations(model, image) -> list[tuple[str, np.ndarray]]:
     return [(layer.name, np.asarray(output)[0]) for layer, output in zip(model.layers, outputs)]
 
 
+FILTERS_SHOWN = 32   # a dense first layer has 512 units of 784 weights: the first 32 are shown
+
+
 def first_layer_filters(model) -> np.ndarray | None:
-    """The first convolution's kernels as (filters, height, width) images, or None for a model
-    without one (a dense network's first layer is 784 weights a unit: see dense_unit_weights)."""
-    conv = next((layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)), None)
-    if conv is None:
-        return None
-    kernel = np.asarray(conv.kernel)            # (height, width, channels, filters)
-    return np.moveaxis(kernel[:, :, 0, :], -1, 0)
+    """What the first layer looks for, as (n, height, width) images: the first convolution's
+    kernels, or for a dense network the 28x28 input weights of its first FILTERS_SHOWN units.
+    None when the first layer is neither."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kernel = np.asarray(layer.kernel)            # (height, width, channels, filters)
+            return np.moveaxis(kernel[:, :, 0, :], -1, 0)
+        if isinstance(layer, keras.layers.Dense):
+            kernel = np.asarray(layer.kernel)            # (784, units)
+            if kernel.shape[0] != 28 * 28:
+                return None
+            return kernel[:, :FILTERS_SHOWN].T.reshape(-1, 28, 28)
+    return None
+
+
+def growth(model, images, previous: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+    """(first-layer filters, (n, 2) map points) of a model in training, for watching them form
+    epoch by epoch. Each map axis is turned to agree with `previous` (the last epoch's points), so
+    the map moves instead of flipping about."""
+    points = embedding_2d(model, images)
+    if previous is not None and previous.shape == points.shape:
+        signs = np.sign(np.sum(points * previous, axis=0))
+        points = points * np.where(signs == 0, 1, signs)
+    return first_layer_filters(model), points
 
 
 # --- What drove the answer -------------------------------------------------------------------------

@@ -119,7 +119,7 @@ class TrainingJob:
 
     def __init__(self, spec: RunSpec, data: MnistData, *, queue: TrainingQueue = SERVER_QUEUE,
                  keep_running=None, max_seconds: float = MAX_TRAINING_SECONDS, name: str | None = None,
-                 on_done=None):
+                 on_done=None, watch=None):
         self.spec = spec.validated()
         self.id = next(_ids)
         self.name = name or f"Run {self.id}"
@@ -127,6 +127,7 @@ class TrainingJob:
         self.keep_running = keep_running       # returns False once the owning session is gone
         self.max_seconds = max_seconds         # of training; time in the queue does not count
         self.on_done = on_done
+        self.watch = watch                     # images whose map (and the filters) each epoch reports
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._state = QUEUED
@@ -215,5 +216,5 @@ class TrainingJob:
     def _train(self) -> None:
         from . import training  # noqa: PLC0415 (TensorFlow, on this thread)
         self.outcome = training.run(self.spec, self.data, on_progress=self._record,
-                                    stop_event=self.stop_event, name=self.name,
+                                    stop_event=self.stop_event, watch=self.watch, name=self.name,
                                     source="trained in this session")

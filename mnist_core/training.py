@@ -40,6 +40,7 @@ class Progress:
     val_loss: float | None = None
     val_accuracy: float | None = None
     elapsed: float = 0.0
+    growth: tuple | None = None   # epoch reports: (first-layer filters, map points), see inspect.growth
 
     @property
     def fraction_done(self) -> float:
@@ -119,8 +120,9 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, input_shape
 
 
 class _ProgressCallback(keras.callbacks.Callback):
-    def __init__(self, on_progress, stop_event, epochs, report_every, started):
+    def __init__(self, on_progress, stop_event, epochs, report_every, started, watch=None):
         super().__init__()
+        self.watch, self.growth = watch, None
         self.on_progress, self.stop_event = on_progress, stop_event
         self.epochs, self.report_every, self.started = epochs, report_every, started
         self.batches: list[Progress] = []
@@ -161,11 +163,14 @@ class _ProgressCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if self.watch is not None:     # the filters and the map as they are after this epoch
+            from .inspect import growth
+            self.growth = growth(self.model, self.watch, None if self.growth is None else self.growth[1])
         report = Progress("epoch", epoch + 1, self.epochs, self.steps, self.steps,
                           float(logs.get("loss", np.nan)), float(logs.get("accuracy", np.nan)),
                           float("nan"), float("nan"),
                           _maybe_float(logs.get("val_loss")), _maybe_float(logs.get("val_accuracy")),
-                          elapsed=time.perf_counter() - self.started)
+                          elapsed=time.perf_counter() - self.started, growth=self.growth)
         if self.on_progress:
             self.on_progress(report)
         self._check_stop()
@@ -183,13 +188,14 @@ def _maybe_float(value):
 def train(model: keras.Model, data: MnistData, *, epochs: int, batch_size: int,
           validation_split: float = 0.0, recipe: dict | None = None, on_progress=None,
           stop_event: threading.Event | None = None, seed: int | None = None,
-          extra: tuple[np.ndarray, np.ndarray] | None = None,
+          extra: tuple[np.ndarray, np.ndarray] | None = None, watch: np.ndarray | None = None,
           report_every: float = REPORT_EVERY_S) -> TrainingResult:
     """Fit `model` on MNIST's training set, as the tutorial does, with live progress.
 
     `recipe` (from models.recipe) adds a learning-rate schedule and augmentation; without it the
     model trains as it was compiled. `extra` (uint8 images, labels) joins the training set, never
-    the validation part.
+    the validation part. `watch` (uint8 images, a few hundred) adds inspect.growth to each epoch's
+    report: the first layer's filters and those images' map, as they form.
     """
     check_run(epochs, batch_size, validation_split)
     recipe = recipe or {}
@@ -214,7 +220,8 @@ def train(model: keras.Model, data: MnistData, *, epochs: int, batch_size: int,
                   if held else None)
 
     started = time.perf_counter()
-    callback = _ProgressCallback(on_progress, stop_event, epochs, report_every, started)
+    callback = _ProgressCallback(on_progress, stop_event, epochs, report_every, started,
+                                 None if watch is None else to_model_input(watch))
     callback.samples, callback.batch_size = samples, batch_size
     history = model.fit(training_set, epochs=epochs, validation_data=validation, shuffle=False,
                         callbacks=[callback], verbose=0)
@@ -238,7 +245,8 @@ class TrainedRun:
     metadata: dict
 
 
-def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, **metadata) -> TrainedRun:
+def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, watch=None,
+        **metadata) -> TrainedRun:
     """The tutorial's steps 3-5 for one RunSpec: build, train (with its recipe), evaluate."""
     from . import evaluation, models
     spec = spec.validated()
@@ -249,7 +257,8 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, **
         extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train, data.y_train)
     result = train(model, data, epochs=spec.epochs, batch_size=spec.batch_size,
                    validation_split=spec.validation_split, recipe=models.recipe(spec.arch, spec.hparams),
-                   on_progress=on_progress, stop_event=stop_event, seed=spec.seed, extra=extra)
+                   on_progress=on_progress, stop_event=stop_event, seed=spec.seed, extra=extra,
+                   watch=watch)
     report = evaluation.evaluate(model, data.x_test, data.y_test)
     if spec.drawings:
         # When to withhold an answer is chosen on drawings of their own seed, never trained on.

@@ -118,24 +118,30 @@ def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: st
     return None
 
 
-def scatter(frame: pd.DataFrame, *, here: tuple[float, float], key: str | None = None,
-            height: int = 380) -> int | None:
-    """Points (columns x, y, digit, index) coloured by digit, and one star where `here` is.
-    Returns the `index` of a point the visitor clicked, else None."""
-    dots = {"data": {"values": frame.to_dict("records")}, "mark": {"type": "circle", "size": 18, "opacity": 0.6,
-                                                                   "cursor": "pointer"},
-            "params": [{"name": "picked", "select": {"type": "point", "fields": ["index"]}}],
+def scatter(frame: pd.DataFrame, *, here: tuple[float, float] | None = None, key: str | None = None,
+            height: int = 380, selectable: bool = False) -> int | None:
+    """Points (columns x, y, digit, index) coloured by digit, and a star where `here` is. With
+    `selectable`, returns the `index` of a point the visitor clicked, else None."""
+    dots = {"data": {"values": frame.to_dict("records")}, "mark": {"type": "circle", "size": 18, "opacity": 0.6},
             "encoding": {"x": {"field": "x", "type": "quantitative", "axis": None},
                          "y": {"field": "y", "type": "quantitative", "axis": None},
                          "color": {"field": "digit", "type": "nominal", "title": title("digit"),
                                    "scale": {"scheme": "tableau10"}},
                          "tooltip": [{"field": "digit", "title": title("digit")}]}}
-    star = {"data": {"values": [{"x": here[0], "y": here[1]}]},
-            "mark": {"type": "point", "shape": "diamond", "size": 400, "filled": True,
-                     "color": "#111827", "stroke": "white", "strokeWidth": 2},
-            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}}
-    event = st.vega_lite_chart({"height": height, "layer": [dots, star]}, width="stretch", key=key,
-                               on_select="rerun", selection_mode="picked")
+    layers = [dots]
+    if here is not None:
+        layers.append({"data": {"values": [{"x": here[0], "y": here[1]}]},
+                       "mark": {"type": "point", "shape": "diamond", "size": 400, "filled": True,
+                                "color": "#111827", "stroke": "white", "strokeWidth": 2},
+                       "encoding": {"x": {"field": "x", "type": "quantitative"},
+                                    "y": {"field": "y", "type": "quantitative"}}})
+    spec = {"height": height, "layer": layers}
+    if not selectable:
+        st.vega_lite_chart(spec, width="stretch", key=key)
+        return None
+    dots["mark"]["cursor"] = "pointer"
+    dots["params"] = [{"name": "picked", "select": {"type": "point", "fields": ["index"]}}]
+    event = st.vega_lite_chart(spec, width="stretch", key=key, on_select="rerun", selection_mode="picked")
     picked = (event or {}).get("selection", {}).get("picked") or []
     return int(picked[0]["index"]) if picked and "index" in picked[0] else None
 

@@ -121,7 +121,8 @@ def map_ui(entry, model, image, feature_map, map_labels, data) -> None:
                           "index": np.arange(len(map_labels)) * every})    # the test image's number
     left, right = st.columns([3, 1])
     with left:
-        picked = charts.scatter(frame, here=(float(here[0]), float(here[1])), key=f"map-{entry.key}")
+        picked = charts.scatter(frame, here=(float(here[0]), float(here[1])), key=f"map-{entry.key}",
+                                selectable=True)
         st.caption(t("inside.map.caption", count=len(frame)))
     with right:
         if picked is None:
@@ -232,3 +233,27 @@ def evidence_ui(model, image, guess: int) -> None:
     except ValueError:
         columns[3].caption(t("inside.no_grad_cam"))
     st.caption(t("inside.evidence.caption"))
+
+
+# --- Watching a network form, epoch by epoch (the Train page) ----------------------------------------
+
+GROWTH_POINTS = 300     # test images on the training map: enough to see clusters form, cheap per epoch
+
+
+def growth_ui(snapshot, labels: np.ndarray) -> None:
+    """The first layer's filters and the map of GROWTH_POINTS test images after the latest epoch."""
+    grown = next((p.growth for p in reversed(snapshot.epochs) if p.growth is not None), None)
+    if grown is None:
+        return
+    filters, points = grown
+    epoch = next(p.epoch for p in reversed(snapshot.epochs) if p.growth is not None)
+    st.markdown("**" + t("train.growth", epoch=epoch) + "**")
+    left, right = st.columns(2)
+    if filters is not None:
+        scale = max(1, min(8, 320 // max(_tiles(filters).shape)))
+        left.image(_upscale((1 - _tiles(filters)) * 255, scale).astype(np.uint8),
+                   caption=t("train.growth.filters", count=len(filters)))
+    with right:
+        frame = pd.DataFrame({"x": points[:, 0], "y": points[:, 1], "digit": labels[:len(points)].astype(str)})
+        charts.scatter(frame, height=260)
+        st.caption(t("train.growth.map", count=len(points)))

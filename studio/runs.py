@@ -11,6 +11,7 @@ import streamlit as st
 from mnist_core import jobs
 
 from . import charts, figures, state
+from .inside import GROWTH_POINTS, growth_ui
 from .i18n import ordinal, t
 
 WATCHED = "train_watch"     # the session's run that the live view follows
@@ -47,7 +48,8 @@ def start_run(spec: jobs.RunSpec) -> None:
     key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
     try:
         job = jobs.TrainingJob(spec, data, keep_running=state.session_alive_check(), name=name,
-                               on_done=studio.run_finished(key, name))
+                               on_done=studio.run_finished(key, name),
+                               watch=data.x_test[:GROWTH_POINTS])
         job.start()
     except jobs.QueueFullError:
         st.warning(t("train.busy"))
@@ -93,6 +95,7 @@ def progress_ui(key: str, job) -> None:
         job.stop()
         st.toast(t("train.stopping"))
     run_charts(snapshot, key)
+    growth_ui(snapshot, state.get_data().y_test)
     keras_log_ui(snapshot)
     if snapshot.state in jobs.DONE_STATES:
         st.rerun()   # the whole page: the run joins the finished runs
@@ -125,6 +128,7 @@ def live_ui() -> None:
         from .downloads import download_figure_ui
         download_figure_ui(lambda: figures.training_curves(entry.metadata["history"], job.name),
                            f"training-{key}")
+    growth_ui(snapshot, state.get_data().y_test)
     keras_log_ui(snapshot)
 
 

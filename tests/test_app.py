@@ -141,6 +141,9 @@ def test_training_runs_in_the_background_and_becomes_usable():
     assert at.radio(key="train_active").value == "run-1"
     assert any(m.value.startswith("Your run 1") for m in at.sidebar.markdown)
     assert any(b.label.startswith("Download") for b in at.get("download_button"))
+    # The filters and the map, as they were after the last epoch (for watching them form).
+    assert any("clusters form as it learns" in c.value for c in at.caption)
+    assert all(p.growth is not None for p in job.snapshot().epochs)
     at.switch_page("app_pages/evaluate.py").run()
     assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{run.test_accuracy:.2%}"
     assert any("Your run 1" in i.value for i in at.main.info)

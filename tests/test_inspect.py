@@ -188,3 +188,25 @@ def test_evaluate_opens_a_mistake_in_predicts_inside_view(mnist_path, monkeypatc
     assert not at.exception
     assert at.session_state["predict_source"] == "test" and at.session_state["predict_index"] == chosen
     assert any(tab.label == "Break it" for tab in at.tabs)
+
+
+def test_growth_is_the_filters_and_the_map_and_keeps_its_orientation(model, images):
+    filters, points = inspect.growth(model, images)
+    np.testing.assert_array_equal(filters, inspect.first_layer_filters(model))
+    reference = inspect.embedding_2d(model, images)
+    np.testing.assert_allclose(np.abs(points), np.abs(reference), rtol=1e-5, atol=1e-5)
+    _, turned = inspect.growth(model, images, previous=-reference)     # last epoch's axes, flipped
+    np.testing.assert_allclose(turned, -reference, rtol=1e-5, atol=1e-5)
+
+
+def test_each_epoch_reports_the_filters_as_they_are(small_mnist):
+    from mnist_core import models, training
+    model = models.build_model("dense", seed=0, hidden_units=16)
+    reports = []
+    training.train(model, small_mnist, epochs=2, batch_size=100, seed=0, watch=small_mnist.x_test[:50],
+                   on_progress=reports.append)
+    epochs = [r for r in reports if r.kind == "epoch"]
+    assert len(epochs) == 2 and all(r.growth is not None for r in epochs)
+    filters, points = epochs[-1].growth
+    np.testing.assert_array_equal(filters, inspect.first_layer_filters(model))   # after the last epoch
+    assert points.shape == (50, 2) and not np.array_equal(epochs[0].growth[0], filters)
