@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 
@@ -40,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE",
                        help="an architecture hyperparameter, e.g. --hparam hidden_units=256 "
                             "--hparam optimizer=adam (repeatable)")
+    train.add_argument("--backend", choices=("local", "ray"), default=None,
+                       help="where to train: local (this process) or ray (a Ray cluster at "
+                            "$RAY_ADDRESS, or a local one started for the run); default: ray when "
+                            "RAY_ADDRESS is set, else local")
     train.add_argument("--out", required=True, help="where to save the model (.keras)")
     train.add_argument("--data", default=None, help="folder with the four IDX files, or a mnist.npz")
 
@@ -86,13 +91,44 @@ def _train(args) -> int:
             print(f"\r{line}", end="", flush=True)
 
     command = "python -m mnist_core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    trained = training.run(spec, data, on_progress=show, name=f"{args.arch} ({args.epochs} epochs)",
-                           source=f"trained with `{command}`")
+    name, source = f"{args.arch} ({args.epochs} epochs)", f"trained with `{command}`"
+    from . import cluster
+    if args.backend == "ray" or (args.backend is None and cluster.enabled()):
+        if args.data:      # the workers read MNIST where this command was told to
+            os.environ["MNIST_DATA"] = str(args.data)
+        trained = _train_on_ray(spec, data, show, name)
+        trained.metadata["source"] = source
+    else:
+        trained = training.run(spec, data, on_progress=show, name=name, source=source)
     print(f"Trained in {trained.result.seconds:.1f} s. Test loss {trained.report.loss:.4f}, "
           f"test accuracy {trained.report.accuracy:.4f}")
     path = storage.save_model(trained.model, args.out, trained.metadata)
     print(f"Saved {path}")
     return 0
+
+
+def _train_on_ray(spec, data, show, name):
+    """The run as a RayTrainingJob, its progress printed as it streams back."""
+    import time
+
+    from . import cluster
+    from .jobs import DONE_STATES, FAILED
+    cluster.connect()
+    job = cluster.RayTrainingJob(spec, data, name=name).start()
+    print(f"Backend: Ray at {cluster.connect().get_runtime_context().gcs_address}")
+    shown = 0
+    while True:
+        snapshot = job.snapshot()
+        reports = sorted(snapshot.batches + snapshot.epochs, key=lambda p: p.elapsed)
+        for report in reports[shown:]:
+            show(report)
+        shown = len(reports)
+        if snapshot.state in DONE_STATES:
+            break
+        time.sleep(cluster.POLL_SECONDS)
+    if snapshot.state == FAILED or job.outcome is None:
+        raise RuntimeError(snapshot.error or "the run did not finish")
+    return job.outcome
 
 
 def _evaluate(args) -> int:
@@ -118,7 +154,7 @@ def main(argv=None) -> int:
     from .storage import ModelFileError
     try:
         return _train(args) if args.command == "train" else _evaluate(args)
-    except (MnistDataError, ModelFileError, ValueError) as exc:
+    except (MnistDataError, ModelFileError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

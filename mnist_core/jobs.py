@@ -202,9 +202,9 @@ class TrainingJob:
             self._set(state=RUNNING, training_started=started, waited=started - self._created)
             self._train()
             seconds = time.monotonic() - started
-            if self.on_done is not None:      # before the state says done: a page that sees
-                self.on_done(self.outcome)    # "finished" finds the model already handed over,
-                self.outcome = None           # and the session alone holds it from now on
+            if self.on_done is not None and self.outcome is not None:   # before the state says
+                self.on_done(self.outcome)    # done: a page that sees "finished" finds the model
+                self.outcome = None           # handed over, and the session alone holds it
             self._set(state=STOPPED if self.stop_event.is_set() else FINISHED, seconds=seconds)
         except Exception as exc:   # shown on the page as a message; the session keeps working
             traceback.print_exc()

@@ -47,7 +47,8 @@ def start_run(spec: jobs.RunSpec) -> None:
     number = studio.next_number()
     key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
     try:
-        job = jobs.TrainingJob(spec, data, keep_running=state.session_alive_check(), name=name,
+        from mnist_core.cluster import make_job     # a Ray actor when RAY_ADDRESS is set
+        job = make_job(spec, data, keep_running=state.session_alive_check(), name=name,
                                on_done=studio.run_finished(key, name),
                                watch=data.x_test[:GROWTH_POINTS])
         job.start()
@@ -77,7 +78,11 @@ def run_charts(snapshot, key: str) -> None:
 
 def progress_ui(key: str, job) -> None:
     snapshot = job.snapshot()
-    if snapshot.state == jobs.QUEUED:
+    if snapshot.state == jobs.QUEUED and getattr(job, "free_cpus", None) is not None:
+        free, total = job.free_cpus                 # a Ray cluster's own view of its CPUs
+        st.info(t("train.queued_cluster", name=job.name, free=f"{free:g}", total=f"{total:g}"),
+                icon=":material/hourglass:")
+    elif snapshot.state == jobs.QUEUED:
         st.info(t("train.queued", name=job.name, place=ordinal(snapshot.position or 1)),
                 icon=":material/hourglass:")
     else:

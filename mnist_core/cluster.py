@@ -1,0 +1,168 @@
+"""Training on a Ray cluster: the same jobs, run by a Ray actor on a worker instead of a thread here.
+
+When RAY_ADDRESS is set (or `python -m mnist_core train --backend ray`), a `RayTrainingJob` puts each
+run in an actor that reserves CPUS_PER_RUN of the cluster's CPUs. The actor trains with
+`training.run` on the worker (reading MNIST there), keeps its progress in a list the job polls, stops
+when asked (keeping the finished part, as a local run does) and returns the model as `.keras` bytes,
+which come back through the same safe loader as an upload. Until the cluster has the CPUs free, the
+job waits in Ray's own queue; the page shows what Ray reports as free. A worker that dies mid-run
+fails the job with a message; nothing else in the session is touched.
+
+Ray is an optional dependency (requirements-cluster.txt): nothing imports this module unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from .jobs import QUEUED, RUNNING, STOPPED, TrainingJob, TrainingQueue
+
+CPUS_PER_RUN = int(os.environ.get("MNIST_STUDIO_RAY_CPUS_PER_RUN", 2))
+POLL_SECONDS = 0.5
+
+
+def enabled() -> bool:
+    """Whether runs should go to a Ray cluster: RAY_ADDRESS is set."""
+    return bool(os.environ.get("RAY_ADDRESS"))
+
+
+def connect(address: str | None = None):
+    """Join the cluster (once per process) and return the `ray` module."""
+    import ray
+    if not ray.is_initialized():
+        # The workers import mnist_core from the same code: ship this package with the job.
+        package = os.path.dirname(os.path.abspath(__file__))
+        runtime_env = {"py_modules": [package]}
+        if os.environ.get("MNIST_DATA"):    # where this machine reads MNIST; workers fall back to
+            runtime_env["env_vars"] = {"MNIST_DATA": os.environ["MNIST_DATA"]}   # a download
+        ray.init(address=address or os.environ.get("RAY_ADDRESS"), log_to_driver=False,
+                 runtime_env=runtime_env, ignore_reinit_error=True)
+    return ray
+
+
+def capacity() -> tuple[float, float]:
+    """(free CPUs, all CPUs) as Ray sees the cluster."""
+    ray = connect()
+    return float(ray.available_resources().get("CPU", 0.0)), float(ray.cluster_resources().get("CPU", 0.0))
+
+
+class _Trainer:
+    """The actor's body (wrapped by ray.remote in `_actor_class`). One run per actor."""
+
+    def __init__(self):
+        self.reports: list = []
+        self.stop_event = threading.Event()
+        self.started = False
+
+    def run(self, spec, watch, metadata: dict) -> tuple:
+        from . import storage, training
+        from .data import load_mnist
+        self.started = True
+        data = load_mnist()
+        trained = training.run(spec, data, on_progress=self.reports.append, stop_event=self.stop_event,
+                               watch=watch, **metadata)
+        trained.metadata["backend"] = "ray"
+        return storage.model_bytes(trained.model, trained.metadata), trained.result, trained.report
+
+    def poll(self, since: int) -> tuple[bool, list]:
+        return self.started, self.reports[since:]
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def process(self) -> int:
+        """The worker process's id (for logs, and for the test that kills it)."""
+        return os.getpid()
+
+
+_actor = None
+
+
+def _actor_class():
+    global _actor
+    if _actor is None:
+        ray = connect()
+        # Two calls at once: `run` trains while `poll` and `stop` answer.
+        _actor = ray.remote(max_concurrency=3)(_Trainer)
+    return _actor
+
+
+class _RayQueue(TrainingQueue):
+    """Ray schedules; this queue only counts the jobs this server has sent (no local slots)."""
+
+    def __init__(self):
+        super().__init__(slots=10**9, max_waiting=int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 64)))
+
+
+RAY_QUEUE = _RayQueue()
+
+
+class RayTrainingJob(TrainingJob):
+    """A TrainingJob whose training happens in a Ray actor. Same snapshot, stop and hand-over."""
+
+    def __init__(self, spec, data, **kwargs):
+        kwargs.setdefault("queue", RAY_QUEUE)
+        super().__init__(spec, data, **kwargs)
+        self.waiting_for_cluster = True   # until the actor has started on a worker
+        self.actor = None
+        self.free_cpus: tuple[float, float] | None = None
+
+    def _train(self) -> None:
+        from . import storage
+        from .training import TrainedRun
+        ray = connect()
+        actor = self.actor = _actor_class().options(num_cpus=CPUS_PER_RUN, max_restarts=0).remote()
+        result_ref = actor.run.remote(self.spec, self.watch, {"name": self.name,
+                                                         "source": "trained on the Ray cluster"})
+        self._set(state=QUEUED)          # Ray's queue, until the actor runs
+        seen, stop_sent, asking = 0, False, None
+        try:
+            while True:
+                done, _ = ray.wait([result_ref], timeout=0 if asking is None else POLL_SECONDS / 2)
+                asking = asking or actor.poll.remote(seen)
+                answered, _ = ray.wait([asking], timeout=POLL_SECONDS / 2)
+                if answered:             # an actor still waiting for CPUs can't answer yet
+                    started, reports = ray.get(asking)
+                    asking = None
+                    if started and self.waiting_for_cluster:
+                        self.waiting_for_cluster = False
+                        now = time.monotonic()
+                        self._set(state=RUNNING, training_started=now, waited=now - self._created)
+                    for report in reports:
+                        self._record(report)
+                    seen += len(reports)
+                if self.waiting_for_cluster:
+                    self.free_cpus = capacity()
+                    if self._abandoned():            # its tab closed while it waited
+                        self.stop_event.set()
+                if self.stop_event.is_set() and not stop_sent:
+                    if self.waiting_for_cluster:       # never started: nothing to keep
+                        ray.kill(actor)
+                        self._set(state=STOPPED)
+                        return
+                    actor.stop.remote()
+                    stop_sent = True
+                if done and asking is None:
+                    started, reports = ray.get(actor.poll.remote(seen))   # the last reports
+                    for report in reports:
+                        self._record(report)
+                    break
+            payload, result, report = ray.get(result_ref)
+        except ray.exceptions.RayActorError as exc:
+            raise RuntimeError("the Ray worker training this run stopped before it finished "
+                               f"({type(exc).__name__})") from None
+        finally:
+            try:
+                ray.kill(actor)
+            except Exception:     # already gone
+                pass
+        model, metadata = storage.load_model_bytes(payload)   # the same safe path as an upload
+        self.outcome = TrainedRun(model, result, report, metadata)
+
+
+def make_job(spec, data, **kwargs) -> TrainingJob:
+    """A job on the Ray cluster when RAY_ADDRESS is set, else a thread in this process."""
+    return RayTrainingJob(spec, data, **kwargs) if enabled() else TrainingJob(spec, data, **kwargs)
+

@@ -1,0 +1,142 @@
+"""Training on Ray (#13): the same job tests as the local backend, against a real local Ray head
+(`ray start --head --num-cpus 2`), started here and stopped afterwards."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from mnist_core.jobs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED
+from mnist_core.runspec import RunSpec
+
+if os.environ.get("CI"):        # CI installs requirements-cluster.txt: a missing Ray is a failure there
+    import ray
+else:
+    ray = pytest.importorskip("ray", reason="Ray is installed from requirements-cluster.txt")
+
+SMALL = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=2, batch_size=100, seed=1)
+
+
+@pytest.fixture(scope="module")
+def ray_head(mnist_path, tmp_path_factory):
+    """A local Ray head with 2 CPUs, its workers reading MNIST where the tests do."""
+    ray_cli = shutil.which("ray") or os.path.join(os.path.dirname(sys.executable), "ray")
+    temp = tmp_path_factory.mktemp("ray")
+    env = dict(os.environ, MNIST_DATA=str(mnist_path), RAY_USAGE_STATS_ENABLED="0")
+    port = "6391"
+    subprocess.run([ray_cli, "start", "--head", "--num-cpus", "2", "--port", port,
+                    "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"],
+                   env=env, check=True, capture_output=True, timeout=120)
+    address = f"127.0.0.1:{port}"
+    os.environ["RAY_ADDRESS"] = address
+    os.environ["MNIST_DATA"] = str(mnist_path)
+    try:
+        yield address
+    finally:
+        ray.shutdown()
+        os.environ.pop("RAY_ADDRESS", None)
+        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def wait(job, until, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if until(job.snapshot()):
+            return job.snapshot()
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; last state {job.snapshot().state}")
+
+
+def test_a_run_on_ray_streams_progress_and_returns_a_safe_model(ray_head, small_mnist, mnist):
+    from mnist_core import cluster, evaluation
+    assert cluster.enabled()
+    job = cluster.make_job(SMALL, small_mnist, name="ray run", watch=mnist.x_test[:40])
+    assert isinstance(job, cluster.RayTrainingJob)
+    job.start()
+    snapshot = wait(job, lambda s: s.state in (FINISHED, FAILED, STOPPED))
+    assert snapshot.state == FINISHED, snapshot.error
+    assert [p.epoch for p in snapshot.epochs] == [1, 2] and snapshot.batches
+    assert all(p.growth is not None for p in snapshot.epochs)
+    run = job.outcome
+    assert run.metadata["backend"] == "ray" and run.metadata["epochs_completed"] == 2
+    # The model came back as bytes through the upload path; it is the model that was evaluated there.
+    local = evaluation.evaluate(run.model, mnist.x_test, mnist.y_test)
+    assert abs(local.accuracy - run.report.accuracy) < 1e-6 and local.accuracy > 0.8
+
+
+def test_the_same_seed_on_ray_gives_the_same_weights_as_here(ray_head, mnist):
+    from mnist_core import cluster, training
+    job = cluster.RayTrainingJob(SMALL, mnist).start()       # the worker reads the same MNIST
+    wait(job, lambda s: s.state == FINISHED)
+    here = training.run(SMALL, mnist)
+    for there, mine in zip(job.outcome.model.get_weights(), here.model.get_weights()):
+        np.testing.assert_allclose(there, mine, atol=1e-5)
+
+
+def test_stop_on_ray_keeps_the_finished_part(ray_head, small_mnist):
+    from mnist_core import cluster
+    spec = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=2)
+    job = cluster.RayTrainingJob(spec, small_mnist).start()
+    wait(job, lambda s: len(s.epochs) >= 1)
+    job.stop()
+    snapshot = wait(job, lambda s: s.state in (STOPPED, FINISHED, FAILED))
+    assert snapshot.state == STOPPED
+    assert 1 <= job.outcome.metadata["epochs_completed"] < 50 and job.outcome.metadata["stopped_early"]
+
+
+def test_a_worker_that_dies_fails_the_job_with_a_message(ray_head, small_mnist):
+    from mnist_core import cluster
+    spec = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=3)
+    job = cluster.RayTrainingJob(spec, small_mnist).start()
+    wait(job, lambda s: s.state == RUNNING and s.batches)
+    os.kill(ray.get(job.actor.process.remote()), 9)     # the worker dies, as on a lost node
+    snapshot = wait(job, lambda s: s.state in (FAILED, FINISHED, STOPPED))
+    assert snapshot.state == FAILED and "Ray worker" in snapshot.error
+    assert job.outcome is None
+
+
+def test_a_run_waits_in_rays_queue_while_the_cluster_is_full(ray_head, small_mnist):
+    from mnist_core import cluster
+    long = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=4)
+    first = cluster.RayTrainingJob(long, small_mnist).start()       # takes both CPUs
+    wait(first, lambda s: s.state == RUNNING)
+    second = cluster.RayTrainingJob(SMALL, small_mnist).start()
+    time.sleep(2)
+    assert second.snapshot().state == QUEUED
+    assert second.free_cpus is not None and second.free_cpus[0] < cluster.CPUS_PER_RUN
+    assert second.free_cpus[1] == 2.0                      # Ray's own count of the cluster
+    first.stop()
+    wait(second, lambda s: s.state == FINISHED)
+
+
+def test_stopping_a_run_that_never_started_leaves_nothing(ray_head, small_mnist):
+    from mnist_core import cluster
+    long = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=5)
+    first = cluster.RayTrainingJob(long, small_mnist).start()
+    wait(first, lambda s: s.state == RUNNING)
+    handed = []
+    waiting = cluster.RayTrainingJob(SMALL, small_mnist, on_done=handed.append).start()
+    time.sleep(1.5)
+    waiting.stop()
+    assert wait(waiting, lambda s: s.state in (STOPPED, FINISHED, FAILED)).state == STOPPED
+    assert handed == [] and waiting.outcome is None
+    first.stop()
+    wait(first, lambda s: s.state == STOPPED)
+
+
+def test_the_command_line_trains_on_ray(ray_head, mnist_path, tmp_path):
+    out = tmp_path / "ray.keras"
+    done = subprocess.run([sys.executable, "-m", "mnist_core", "train", "--backend", "ray", "--arch",
+                           "dense", "--hparam", "hidden_units=32", "--epochs", "1", "--seed", "0",
+                           "--out", str(out)],
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          env=dict(os.environ, RAY_ADDRESS=ray_head, MNIST_DATA=str(mnist_path)),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Backend: Ray" in done.stdout
+    from mnist_core.storage import read_metadata
+    assert read_metadata(out)["backend"] == "ray"
