@@ -8,13 +8,14 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio import state
+from studio import state, warmup
 from studio.i18n import choose_language, t
 from studio.runtime import keep_keras_state_across_reruns, limit_heap_arenas
 from studio.sidebar import notices_ui, sidebar_ui
 
 limit_heap_arenas()     # before TensorFlow starts its threads: freed memory goes back (see runtime)
 keep_keras_state_across_reruns()
+warmup.start_once()     # TensorFlow, the bundled models and their indexes, before anyone asks
 
 # Shipped with the app: a page icon named like ":material/draw:" is fetched from a font host.
 ICON = str(Path(__file__).with_name("static") / "favicon.png")

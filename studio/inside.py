@@ -58,14 +58,13 @@ def _upscale(image: np.ndarray, scale: int) -> np.ndarray:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _bundled_lookups(key: str):
-    model, _ = state.loaded(state.bundled_entry(key))
-    return _build_lookups(model)
+    model, _ = state._bundled_model(key)     # not loaded(): the warm-up thread has no page
+    return _build_lookups(model, state._load_data())
 
 
-def _build_lookups(model):
+def _build_lookups(model, data):
     from mnist_core import inspect
     from mnist_core.preprocess import to_model_input
-    data = state.get_data()
     index = inspect.NeighbourIndex(model, to_model_input(data.x_train), data.y_train)
     every = len(data.x_test) // MAP_POINTS
     feature_map = inspect.FeatureMap(model, to_model_input(data.x_test[::every]))
@@ -79,7 +78,7 @@ def lookups(entry: state.SessionModel):
         return _bundled_lookups(entry.key)
     if entry.inside is None:
         model, _ = state.loaded(entry)
-        entry.inside = _build_lookups(model)
+        entry.inside = _build_lookups(model, state.get_data())
     return entry.inside
 
 

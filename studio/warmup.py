@@ -1,0 +1,46 @@
+"""Warm start: when the server starts, a background thread does what the first visitors would
+otherwise wait for: read MNIST, import TensorFlow, load the bundled models and trace their
+predictors, and build their neighbour indexes for the Inside view. Pages still work while it
+runs (they compute what they need, once, through the same caches)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from streamlit.logger import get_logger
+
+_log = get_logger(__name__)
+_started = threading.Event()
+done = threading.Event()      # set when everything is warm (for the bench and the tests)
+
+
+def start_once() -> None:
+    """Start the warm-up thread, once per server process (not in AppTest or a bare script)."""
+    from streamlit.runtime import Runtime
+    if _started.is_set() or not Runtime.exists() or os.environ.get("MNIST_STUDIO_WARM_START") == "0":
+        return
+    _started.set()
+    threading.Thread(target=_warm, name="mnist-warm-up", daemon=True).start()
+
+
+def _warm() -> None:
+    from . import inside, state
+    started = time.perf_counter()
+    try:
+        state._load_data()
+        import numpy as np
+        for key, path in state.BUNDLED.items():
+            if path.exists():
+                _, predictor = state._bundled_model(key)
+                predictor.predict_proba(np.zeros((1, 28, 28), np.float32))   # traced once, now
+        _log.info("warm-up: data and bundled models ready after %.1f s", time.perf_counter() - started)
+        for key, path in state.BUNDLED.items():      # the Inside view's indexes, the slow part
+            if path.exists():
+                inside._bundled_lookups(key)
+        _log.info("warm-up: neighbour indexes ready after %.1f s", time.perf_counter() - started)
+    except Exception as exc:        # a missing dataset offline: the pages explain it themselves
+        _log.warning("warm-up stopped: %s: %s", type(exc).__name__, exc)
+    finally:
+        done.set()
