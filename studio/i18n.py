@@ -22,7 +22,8 @@ STATE_KEY = "lang"
 # Choice widgets whose option labels are translated. Streamlit sends a choice back by its label,
 # so after a language change the browser would send a label of the old language: on that run each
 # of these is set again from its value (which is language-free), in the new language's labels.
-TRANSLATED_CHOICES = ("train_arch", "explore_split", "explore_pixels", "predict_source", "train_active")
+TRANSLATED_CHOICES = ("train_arch", "explore_split", "explore_pixels", "predict_source", "train_active",
+                      "inside_view")
 
 
 @functools.cache

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from . import charts, state
-from .i18n import t
+from .i18n import labels_in_this_language, t
 
 MAP_POINTS = 2000      # test images on the map (all 10,000 would cost the browser, not the story)
 
@@ -84,31 +84,35 @@ def lookups(entry: state.SessionModel):
 
 # --- Drawing ---------------------------------------------------------------------------------------
 
+VIEWS = ("layers", "evidence", "neighbours", "map", "break")
+
+
 def inside_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -> None:
+    """One view at a time, computed only when chosen: each drawing costs the views you look at,
+    not all five (which matters when the server's cores are also training)."""
     st.subheader(t("inside.title"))
     st.caption(t("inside.caption"))
-    layers_tab, evidence_tab, neighbours_tab, map_tab, break_tab = st.tabs(
-        [t("inside.tab.layers"), t("inside.tab.evidence"), t("inside.tab.neighbours"), t("inside.tab.map"),
-         t("inside.tab.break")])
-    with layers_tab:
+    view = st.segmented_control(t("inside.title"), VIEWS, key="inside_view", default="layers",
+                                required=True, label_visibility="collapsed",
+                                format_func=labels_in_this_language("inside.tab.{}"))
+    if view == "layers":
         layers_ui(model, image)
-    with evidence_tab:
+    elif view == "evidence":
         evidence_ui(model, image, guess)
-    with break_tab:
+    elif view == "break":
         break_ui(entry, model, image, guess)
-    if state.get_data() is None:
-        neighbours_tab.info(t("inside.needs_data"))
-        map_tab.info(t("inside.needs_data"))
-        return
-    with st.spinner(t("inside.indexing")):
-        index, feature_map, map_labels = lookups(entry)
-    data = state.get_data()
-    with neighbours_tab:
-        found, distances = index.nearest(image, k=10)
-        charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found], scale=2)
-        st.caption(t("inside.neighbours.caption"))
-    with map_tab:
-        map_ui(entry, model, image, feature_map, map_labels, data)
+    elif state.get_data() is None:
+        st.info(t("inside.needs_data"))
+    else:
+        with st.spinner(t("inside.indexing")):
+            index, feature_map, map_labels = lookups(entry)
+        data = state.get_data()
+        if view == "neighbours":
+            found, distances = index.nearest(image, k=10)
+            charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found], scale=2)
+            st.caption(t("inside.neighbours.caption"))
+        else:
+            map_ui(entry, model, image, feature_map, map_labels, data)
 
 
 def map_ui(entry, model, image, feature_map, map_labels, data) -> None:

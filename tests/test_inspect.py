@@ -68,7 +68,10 @@ def test_grad_cam_for_convolutions_only(model, images):
     if not any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers):
         with pytest.raises(ValueError, match="convolutional"):
             inspect.attribution(model, images[0], method="grad_cam")
-        assert inspect.first_layer_filters(model) is None
+        filters = inspect.first_layer_filters(model)      # a dense layer: its units' 784 weights
+        kernel = np.asarray(model.layers[0].kernel)
+        assert filters.shape == (inspect.FILTERS_SHOWN, 28, 28)
+        np.testing.assert_array_equal(filters[3], kernel[:, 3].reshape(28, 28))
         return
     cam = inspect.attribution(model, images[0], method="grad_cam")
     assert cam.shape == (28, 28) and cam.min() >= 0 and cam.max() == pytest.approx(1.0)
@@ -104,26 +107,41 @@ def test_feature_map_is_the_principal_plane(model, mnist):
     assert inspect.embedding_2d(model, images[:50]).shape == (50, 2)
 
 
+def captions_of(at) -> list[str]:
+    return [image.caption for element in at.get("image") for image in element.proto.imgs]
+
+
 @pytest.mark.parametrize("key", ["tutorial", "best"])
 def test_the_inside_view_on_predict_for_each_architecture(mnist_path, monkeypatch, key):
     monkeypatch.setenv("MNIST_DATA", str(mnist_path))
     from .test_app import open_page
     at = open_page("predict", index="0", model=key)          # test image 0, a 7
     assert not at.exception and not at.error
-    assert [tab.label for tab in at.tabs][-5:] == ["Layers", "Evidence", "Nearest training images", "Map",
-                                                   "Break it"]
-    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
-    assert "evidence for 7 (integrated gradients)" in captions
-    assert "what 7 loses when a 4×4 square is hidden" in captions
-    neighbours = [c for c in captions if c.startswith("#")]
-    assert len(neighbours) == 10 and sum(c.endswith(": 7") for c in neighbours) >= 8
+    assert at.session_state["inside_view"] == "layers"       # one view at a time, layers first
+    captions = captions_of(at)
     if key == "best":
-        assert "conv1 · 32 feature maps" in captions and "where the last convolution looked (Grad-CAM)" in captions
-        assert "The first layer's 32 filters (what each looks for)" in captions
+        assert "conv1 · 40 feature maps" in captions
+        assert "The first layer's 40 filters (what each looks for)" in captions
     else:
         assert any(c.startswith("hidden · 512 units") for c in captions)
+    assert not any(c.startswith("evidence for") for c in captions)   # not computed until chosen
+    at.session_state["inside_view"] = "evidence"
+    at.run()
+    captions = captions_of(at)
+    assert "evidence for 7 (integrated gradients)" in captions
+    assert "what 7 loses when a 4×4 square is hidden" in captions
+    if key == "best":
+        assert "where the last convolution looked (Grad-CAM)" in captions
+    else:
         assert any("Grad-CAM needs a convolutional network" in c.value for c in at.caption)
+    at.session_state["inside_view"] = "neighbours"
+    at.run()
+    neighbours = [c for c in captions_of(at) if c.startswith("#")]
+    assert len(neighbours) == 10 and sum(c.endswith(": 7") for c in neighbours) >= 8
+    at.session_state["inside_view"] = "map"
+    at.run()
     assert len(at.get("vega_lite_chart")) == 2                 # the probabilities and the map
+    assert not at.exception
 
 
 # --- Break it ---------------------------------------------------------------------------------------
@@ -169,6 +187,8 @@ def test_break_it_in_the_app_and_reset(mnist_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA", str(mnist_path))
     from .test_app import open_page
     at = open_page("predict", index="0", model="tutorial")
+    at.session_state["inside_view"] = "break"
+    at.run()
     at.slider(key="break_off").set_value(100).run()           # every hidden unit dead
     assert not at.exception
     said = next(m for m in at.metric if m.label == "Broken copy says")
@@ -187,7 +207,8 @@ def test_evaluate_opens_a_mistake_in_predicts_inside_view(mnist_path, monkeypatc
     next(b for b in at.button if b.label == "Open in Predict's Inside view").click().run()
     assert not at.exception
     assert at.session_state["predict_source"] == "test" and at.session_state["predict_index"] == chosen
-    assert any(tab.label == "Break it" for tab in at.tabs)
+    assert at.session_state["inside_view"] == "layers" and any(
+        c.startswith("hidden · 512 units") for c in captions_of(at))
 
 
 def test_growth_is_the_filters_and_the_map_and_keeps_its_orientation(model, images):
