@@ -18,7 +18,7 @@ import asyncio
 import base64
 import io
 import json
-import statistics
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,7 +33,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from bench.load_test import MemoryWatch  # noqa: E402
-from tests.browser.conftest import start_server  # noqa: E402
+from tests.browser.conftest import start_server, stop_server  # noqa: E402
 
 # Digits the learners draw, as canvas strokes (unit box) and what the answer must be.
 DRAWINGS = {1: [[(0.5, 0.1), (0.5, 0.9)]], 7: [[(0.2, 0.15), (0.8, 0.15), (0.45, 0.9)]]}
@@ -182,9 +182,8 @@ def main(argv=None) -> int:
     parser.add_argument("--training-head-start", type=float, default=8.0)
     parser.add_argument("--max-seconds", type=float, default=900)
     args = parser.parse_args(argv)
-    process, url = start_server(ROOT.parent / "shared" / "mnist" if not __import__("os").environ.get(
-        "MNIST_DATA") else Path(__import__("os").environ["MNIST_DATA"]),
-        {"MNIST_STUDIO_MAX_TRAININGS": str(args.trainings_at_once)})
+    data = Path(os.environ.get("MNIST_DATA") or ROOT.parent / "shared" / "mnist")
+    process, url = start_server(data, {"MNIST_STUDIO_MAX_TRAININGS": str(args.trainings_at_once)})
     watch = MemoryWatch(process.pid)
     watch.start()
     try:
@@ -194,8 +193,7 @@ def main(argv=None) -> int:
         elapsed = time.perf_counter() - started
     finally:
         watch.running = False
-        process.terminate()
-        process.wait(30)
+        stop_server(process)
     latencies = sorted(results["latencies"])
     sent = args.learners * args.rounds
 

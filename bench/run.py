@@ -237,7 +237,7 @@ def bench_server():
     from playwright.sync_api import sync_playwright
 
     from bench.load_test import rss_mib
-    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, wait_for_app
+    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, stop_server, wait_for_app
 
     code = ("import time; t = time.perf_counter(); from mnist_core.data import load_mnist; "
             f"load_mnist({str(data_dir())!r}); print(time.perf_counter() - t)")
@@ -289,8 +289,7 @@ def bench_server():
                 f"{per_session:.1f} MiB", "", per_session < 20)
             browser.close()
     finally:
-        process.terminate()
-        process.wait(20)
+        stop_server(process)
 
 
 def bench_warm(settle_s=10.0):
@@ -300,7 +299,7 @@ def bench_warm(settle_s=10.0):
     print("warm start", flush=True)
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_FLAGS, start_server
+    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, stop_server
     process, url = start_server(data_dir())
     try:
         time.sleep(settle_s)
@@ -326,8 +325,7 @@ def bench_warm(settle_s=10.0):
                 f"a second visit in a new session, all cached: {timings[name, 'again']:.1f} s",
                 seconds <= 2.0)
     finally:
-        process.terminate()
-        process.wait(20)
+        stop_server(process)
 
 
 def data_dir() -> Path:

@@ -18,8 +18,10 @@ done = threading.Event()      # set when everything is warm (for the bench and t
 
 def start_once() -> None:
     """Start the warm-up thread, once per server process (not in AppTest or a bare script)."""
+    from streamlit import config
     from streamlit.runtime import Runtime
-    if _started.is_set() or not Runtime.exists() or os.environ.get("MNIST_STUDIO_WARM_START") == "0":
+    if _started.is_set() or not Runtime.exists() or config.get_option("global.appTest") or \
+            os.environ.get("MNIST_STUDIO_WARM_START") == "0":
         return
     _started.set()
     threading.Thread(target=_warm, name="mnist-warm-up", daemon=True).start()

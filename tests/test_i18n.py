@@ -36,7 +36,8 @@ def used_keys() -> set[str]:
     keys |= {f"model_file.{code}" for code in storage.MESSAGES}
     keys |= {f"image_file.{code}" for code in preprocess.IMAGE_MESSAGES}
     keys |= {f"reading.{code}" for code in predict.PROBLEMS}
-    keys |= {f"model.{part}.{kind}" for part in ("kind", "source") for kind in ("bundled", "run", "upload")}
+    keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
+             for kind in ("bundled", "run", "upload", "tuned")}
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
     keys |= {f"overview.step.{step}{suffix}" for step in ("tutorial", "explore", "train", "evaluate",
@@ -57,6 +58,8 @@ def used_keys() -> set[str]:
     keys |= {f"notebook.{section}" for _, section in SECTIONS}
     keys |= {f"explore.split.{split}" for split in ("train", "test")}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
+    from studio.inside import VIEWS
+    keys |= {f"inside.tab.{view}" for view in VIEWS}
     return keys
 
 

@@ -54,8 +54,17 @@ def server(mnist_path):
     ARTIFACTS.mkdir(exist_ok=True)
     process, url = start_server(mnist_path)
     yield url
+    stop_server(process)
+
+
+def stop_server(process) -> None:
+    """SIGTERM, then SIGKILL if it is still busy (e.g. the warm-up mid-way through an index)."""
     process.terminate()
-    process.wait(10)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
 
 
 @pytest.fixture(scope="session")

@@ -82,10 +82,9 @@ def test_drawing_a_digit_with_the_mouse_is_recognised(page, server, name, stroke
     assert metric(page, "Prediction") == expected
     if name == "four":
         shot(page, "predict", docs=True)
-        # Inside the network, for this drawing: the layers' activations, then the map.
-        page.get_by_role("tab", name="Layers").click()
+        # Inside the network, for this drawing: the layers' activations (shown first), then the map.
         page.get_by_text("hidden · 512 units").first.wait_for(timeout=30_000)
-        page.get_by_role("tab", name="Map").click()
+        page.get_by_test_id("stButtonGroup").get_by_text("Map", exact=True).click()
         page.wait_for_function(SHOWN_CHARTS_DRAWN_JS, timeout=30_000)
         shot(page, "predict-inside")
     shot(page, f"predict-drawn-{name}")
