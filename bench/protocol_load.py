@@ -105,7 +105,7 @@ def prediction_of(element) -> str | None:
         element.metric.label == "Prediction" else None
 
 
-async def learner(url: str, rounds: int, results: dict, start_gate: asyncio.Event):
+async def learner(url: str, rounds: int, results: dict, start_gate: asyncio.Event, think: tuple, seed: int):
     from streamlit.proto.WidgetStates_pb2 import WidgetState
     try:
         async with Session(url) as session:
@@ -116,7 +116,9 @@ async def learner(url: str, rounds: int, results: dict, start_gate: asyncio.Even
                 return
             results["opened"] += 1
             await start_gate.wait()
+            pause = np.random.default_rng(seed)
             for round_ in range(rounds):
+                await asyncio.sleep(pause.uniform(*think))     # drawing takes a person a few seconds
                 digit = list(DRAWINGS)[round_ % len(DRAWINGS)]
                 widget = WidgetState(id=canvas.id, json_value=VALUES[digit])
                 seconds = await session.run("predict", query="lang=en&source=draw", widgets=[widget],
@@ -161,7 +163,8 @@ async def main_async(args, url: str) -> dict:
     results = {"latencies": [], "failures": [], "wrong": [], "trainings": [], "opened": 0,
                "trainer_sessions": [], "hold": args.max_seconds}
     gate = asyncio.Event()
-    learners = [asyncio.create_task(learner(url, args.rounds, results, gate)) for _ in range(args.learners)]
+    learners = [asyncio.create_task(learner(url, args.rounds, results, gate, tuple(args.think), seed))
+                for seed in range(args.learners)]
     while results["opened"] + len(results["failures"]) < args.learners and not all(t.done() for t in learners):
         await asyncio.sleep(0.2)                    # every learner is on Predict before the load starts
     trainers = [asyncio.create_task(trainer(url, results)) for _ in range(args.trainers)]
@@ -178,6 +181,9 @@ def main(argv=None) -> int:
     parser.add_argument("--learners", type=int, default=100)
     parser.add_argument("--trainers", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="drawings each learner sends")
+    parser.add_argument("--think", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"),
+                        help="seconds a learner takes to draw before each drawing is sent "
+                             "(uniform; 0 0 sends every drawing at once: the worst burst)")
     parser.add_argument("--trainings-at-once", type=int, default=2)
     parser.add_argument("--training-head-start", type=float, default=8.0)
     parser.add_argument("--max-seconds", type=float, default=900)
@@ -201,8 +207,9 @@ def main(argv=None) -> int:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
 
     started_runs = results["trainings"].count("started")
-    print(f"\nProtocol-level load test, {args.learners} learners x {args.rounds} drawings, "
-          f"{args.trainers} trainers ({args.trainings_at_once} train at once), {elapsed:.0f} s\n")
+    print(f"\nProtocol-level load test, {args.learners} learners x {args.rounds} drawings, one every "
+          f"{args.think[0]:g}-{args.think[1]:g} s, {args.trainers} trainers ({args.trainings_at_once} "
+          f"train at once), {elapsed:.0f} s\n")
     print("| | result | target | verdict |")
     print("| --- | --- | --- | --- |")
     print(f"| drawings answered | {len(latencies)} of {sent} | all | {'met' if len(latencies) == sent else '**not met**'} |")

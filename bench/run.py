@@ -342,7 +342,7 @@ def bench_inside(calls=20):
     model, _ = storage.load_model(ROOT / "models" / "default.keras")
     predictor = Predictor(model)
     started = time.perf_counter()
-    index = inspect.NeighbourIndex(model, to_model_input(data().x_train), data().y_train)
+    index = inspect.NeighbourIndex(model, data().x_train, data().y_train)
     build_s = time.perf_counter() - started
     feature_map = inspect.FeatureMap(model, to_model_input(data().x_test[::5]))
     images = [canvas_to_mnist(image) for image in drawn_digits(calls, seed=HELD_OUT_SEED)[0]]

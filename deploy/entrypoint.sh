@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 case "${1:-app}" in
   app)
-    exec python -m streamlit run streamlit_app.py \
+    exec python -m studio.serve \
       --server.address=0.0.0.0 --server.port="${PORT:-8501}" --server.headless=true \
       --browser.gatherUsageStats=false --server.fileWatcherType=none ;;
   ray-head)

@@ -14,6 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .predict import gated
+
 _probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> its probe models
 
 
@@ -32,8 +34,8 @@ def _probe(model, name: str, outputs):
     if name not in probes:
         sub_model = keras.Model(model.inputs[0], outputs)
         signature = tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32)
-        probes[name] = tf.function(lambda x: sub_model(x, training=False), input_signature=[signature],
-                                   reduce_retracing=True)
+        probes[name] = gated(tf.function(lambda x: sub_model(x, training=False),
+                                         input_signature=[signature], reduce_retracing=True))
     return probes[name]
 
 
@@ -54,7 +56,7 @@ def _gradient_path(model):
                 tape.watch(path)
                 probability = tf.gather(model(path, training=False), target, axis=1)
             return tape.gradient(probability, path)
-        probes["gradients"] = gradients
+        probes["gradients"] = gated(gradients)
     return probes["gradients"]
 
 
@@ -184,6 +186,12 @@ def occlusion(model, image, patch: int = 4, target: int | None = None) -> np.nda
 
 # --- What it resembles -----------------------------------------------------------------------------
 
+def _as_unit(images) -> np.ndarray:
+    """uint8 pixels -> float32 in [0, 1]; float images as they are."""
+    images = np.asarray(images)
+    return images.astype(np.float32) / 255 if images.dtype == np.uint8 else images
+
+
 def penultimate(model, images, batch: int = 2048) -> np.ndarray:
     """The features the classifier's last layer reads (the input of the final Dense), flattened."""
     probe = _probe(model, "penultimate", model.layers[-1].input)
@@ -196,19 +204,23 @@ class NeighbourIndex:
     """The nearest images in the model's penultimate feature space (Euclidean, exact search).
 
     Features wider than `max_dims` are first projected onto their top `max_dims` principal
-    components (fitted on a sample of the indexed images): for 60,000 images the index is ~30 MB
-    and builds in seconds; `features()` gives the space the search runs in.
+    components, fitted on a sample of 2,000 of the indexed images; the rest are then read and
+    projected a chunk at a time, so the full-width features (60,000 x 3,920 floats for the default
+    CNN, ~1 GB) never exist at once: the index is ~30 MB. `images` may be float in [0, 1] or uint8
+    (then converted a chunk at a time). `features()` gives the space the search runs in.
     """
+
+    CHUNK = 2048
 
     def __init__(self, model, images, labels, max_dims: int = 128):
         self.model, self.labels = model, np.asarray(labels)
-        features = penultimate(model, images)
+        sample = penultimate(model, _as_unit(images[:: max(1, len(images) // 2000)]))
         self.mean, self.components = None, None
-        if features.shape[1] > max_dims:
-            self.mean = features.mean(axis=0)
-            sample = features[:: max(1, len(features) // 2000)] - self.mean   # 2,000 rows: enough for 128 axes
-            self.components = np.linalg.svd(sample, full_matrices=False)[2][:max_dims]
-        self.points = self._project(features)
+        if sample.shape[1] > max_dims:
+            self.mean = sample.mean(axis=0)
+            self.components = np.linalg.svd(sample - self.mean, full_matrices=False)[2][:max_dims]
+        self.points = np.concatenate([self.features(_as_unit(images[i:i + self.CHUNK]))
+                                      for i in range(0, len(images), self.CHUNK)])
         self.squared = (self.points.astype(np.float64) ** 2).sum(axis=1)
 
     def _project(self, features: np.ndarray) -> np.ndarray:

@@ -9,12 +9,27 @@ digit only sometimes.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
 
 CHUNK = 2048   # large inputs go through in pieces, so memory stays flat
+# At most this many forward passes run at once in the process; the rest wait their turn. A class
+# drawing at once would otherwise put a hundred calls into TensorFlow's shared thread pool together:
+# each would take as long as all of them, and each thread holds its own scratch memory.
+INFERENCE_SLOTS = int(os.environ.get("MNIST_STUDIO_INFERENCE_SLOTS", 2))
+_inference = threading.BoundedSemaphore(INFERENCE_SLOTS)
+
+
+def gated(function):
+    """`function` (a compiled forward pass), taking one of the INFERENCE_SLOTS while it runs."""
+    def call(*args):
+        with _inference:
+            return function(*args)
+    return call
 
 
 class Predictor:
@@ -30,8 +45,8 @@ class Predictor:
         self.input_shape = tuple(model.input_shape[1:])
         signature = tf.TensorSpec((None,) + self.input_shape, tf.float32)
         # One trace for every batch size; reduce_retracing keeps it that way.
-        self._forward = tf.function(lambda x: model(x, training=False),
-                                    input_signature=[signature], reduce_retracing=True)
+        self._forward = gated(tf.function(lambda x: model(x, training=False),
+                                          input_signature=[signature], reduce_retracing=True))
 
     def predict_proba(self, images) -> np.ndarray:
         images = np.asarray(images, dtype=np.float32)

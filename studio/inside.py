@@ -65,7 +65,7 @@ def _bundled_lookups(key: str):
 def _build_lookups(model, data):
     from mnist_core import inspect
     from mnist_core.preprocess import to_model_input
-    index = inspect.NeighbourIndex(model, to_model_input(data.x_train), data.y_train)
+    index = inspect.NeighbourIndex(model, data.x_train, data.y_train)   # uint8: read in chunks
     every = len(data.x_test) // MAP_POINTS
     feature_map = inspect.FeatureMap(model, to_model_input(data.x_test[::every]))
     return index, feature_map, data.y_test[::every]

@@ -16,12 +16,14 @@ _started = threading.Event()
 done = threading.Event()      # set when everything is warm (for the bench and the tests)
 
 
-def start_once() -> None:
-    """Start the warm-up thread, once per server process (not in AppTest or a bare script)."""
+def start_once(at_launch: bool = False) -> None:
+    """Start the warm-up thread, once per server process: at launch (studio/serve.py), or else at
+    the first visit to a server started with plain `streamlit run` (never in AppTest)."""
     from streamlit import config
     from streamlit.runtime import Runtime
-    if _started.is_set() or not Runtime.exists() or config.get_option("global.appTest") or \
-            os.environ.get("MNIST_STUDIO_WARM_START") == "0":
+    if _started.is_set() or os.environ.get("MNIST_STUDIO_WARM_START") == "0":
+        return
+    if not at_launch and (not Runtime.exists() or config.get_option("global.appTest")):
         return
     _started.set()
     threading.Thread(target=_warm, name="mnist-warm-up", daemon=True).start()

@@ -231,3 +231,10 @@ def test_each_epoch_reports_the_filters_as_they_are(small_mnist):
     filters, points = epochs[-1].growth
     np.testing.assert_array_equal(filters, inspect.first_layer_filters(model))   # after the last epoch
     assert points.shape == (50, 2) and not np.array_equal(epochs[0].growth[0], filters)
+
+
+def test_an_index_of_uint8_images_is_the_index_of_the_same_images_in_0_1(model, mnist):
+    pixels = mnist.x_train[:2500]
+    from_uint8 = inspect.NeighbourIndex(model, pixels, mnist.y_train[:2500])
+    from_float = inspect.NeighbourIndex(model, to_model_input(pixels), mnist.y_train[:2500])
+    np.testing.assert_allclose(from_uint8.points, from_float.points, rtol=1e-5, atol=1e-4)

@@ -32,7 +32,7 @@ def start_server(mnist_path, extra_env=None):
     env = dict(os.environ, MNIST_DATA=str(mnist_path), **(extra_env or {}))
     log = open(ARTIFACTS / f"server-{port}.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        [sys.executable, "-m", "studio.serve",     # streamlit run streamlit_app.py, warmed at launch
          "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
          "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
