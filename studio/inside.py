@@ -216,8 +216,9 @@ def layers_ui(model, image) -> None:
         scale = max(1, min(12, 320 // max(picture.shape)))
         st.image(_upscale((1 - picture) * 255, scale).astype(np.uint8), caption=f"{name} · {what}")
     filters = inspect.first_layer_filters(model)
-    if filters is not None:
-        st.image(_upscale((1 - _tiles(filters)) * 255, 8).astype(np.uint8),
+    if filters is not None:     # 5x5 kernels drawn large, a dense layer's 28x28 weights smaller
+        tiles = _tiles(filters)
+        st.image(_upscale((1 - tiles) * 255, max(1, min(8, 480 // max(tiles.shape)))).astype(np.uint8),
                  caption=t("inside.filters", count=len(filters)))
 
 
