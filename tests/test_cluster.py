@@ -79,8 +79,9 @@ def test_the_same_seed_on_ray_trains_the_same_network_as_here(ray_head, mnist):
     there_says = Predictor(job.outcome.model).predict(mnist.x_test[:2000] / 255)
     here_says = Predictor(here.model).predict(mnist.x_test[:2000] / 255)
     first_there, first_here = job.outcome.model.get_weights()[0], here.model.get_weights()[0]
-    # Two seeds would give uncorrelated first layers; the same seed gives nearly the same one.
-    assert np.corrcoef(first_there.ravel(), first_here.ravel())[0, 1] > 0.99
+    # Two seeds would give uncorrelated first layers (~0); the same seed, nearly the same one
+    # (0.988-0.999 in runs here: two epochs of differently ordered sums drift a little).
+    assert np.corrcoef(first_there.ravel(), first_here.ravel())[0, 1] > 0.9
     assert abs(job.outcome.report.accuracy - here.report.accuracy) < 0.01
     assert (there_says == here_says).mean() >= 0.95       # 16 hidden units: answers near the edge differ
 
