@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import streamlit as st
+from streamlit.logger import get_logger
 
 from . import state
 from .i18n import t
 
+_log = get_logger(__name__)
 _tuner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fine-tune")
 WAIT_SECONDS = 120      # a fine-tune queued behind others gives up after this
 TAUGHT_KEY = "taught"   # one taught model per session, replaced by each new lesson
@@ -45,9 +47,10 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
             data = state.get_data()
             if data is None:
                 st.error(t("teach.no_data"))
+            elif _teach(studio, entry, model_image, int(choice), data):
+                st.rerun()          # the taught copy answers now, on every page
             else:
-                _teach(studio, entry, model_image, int(choice), data)
-                st.rerun()
+                st.error(t("teach.failed"))
         if studio.lesson:
             lesson = studio.lesson
             st.success(t("teach.result", n=lesson["count"], base=lesson["base_name"],
@@ -61,7 +64,9 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
             st.caption(t("teach.download.help", limit=MAX_CORRECTIONS))
 
 
-def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: int, data) -> None:
+def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: int, data) -> bool:
+    """Add the correction and learn all of them; False if the lesson could not be given (the
+    correction is kept either way)."""
     import time
 
     from mnist_core.corrections import MAX_CORRECTIONS
@@ -78,7 +83,12 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     with st.spinner(t("teach.learning", n=len(labels))):
         before = state.report(base, data).accuracy
         future = _tuner.submit(_learn, base_model, images, labels, data, base_predictor.withhold_below)
-        tuned, predictor, after = future.result(timeout=WAIT_SECONDS)
+        try:
+            tuned, predictor, after = future.result(timeout=WAIT_SECONDS)
+        except Exception:       # a queue too long, or a failure in TensorFlow: logged, not shown
+            future.cancel()
+            _log.exception("fine-tuning on %d corrections failed", len(labels))
+            return False
     name = t("teach.model_name", base=base.name, n=len(labels))
     metadata = {**base.metadata, "name": name, "corrections": len(labels), "tuned_from": base.key,
                 "test_accuracy": after.accuracy, "test_accuracy_before": before}
@@ -86,3 +96,4 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
                                   predictor=predictor, report=after))
     studio.lesson = {"count": len(labels), "base_name": base.name, "before": before,
                      "after": after.accuracy, "seconds": time.perf_counter() - started}
+    return True

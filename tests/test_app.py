@@ -344,3 +344,21 @@ def test_predict_learns_from_a_correction_in_the_session(mnist):
     assert studio.corrections[0][1] == 1
     other = open_page("predict", model="best")                         # another session: untouched
     assert other.session_state["studio"].corrections == []
+
+
+def test_a_lesson_that_fails_says_so_and_keeps_the_correction(mnist, monkeypatch):
+    import studio.teach
+
+    def broken(*args):
+        raise RuntimeError("TensorFlow fell over")
+    monkeypatch.setattr(studio.teach, "_learn", broken)
+    at = open_page("predict", source="upload", model="best")
+    photo = 255 - np.kron(mnist.x_test[0], np.ones((10, 10), np.uint8))
+    at.file_uploader(key="predict_upload_0").upload("seven.png", _png(photo), "image/png").run()
+    at.session_state["teach_label"] = 7
+    at.run()
+    next(b for b in at.button if b.label == "Learn from this").click().run()
+    assert not at.exception
+    assert "could not be given" in texts(at)
+    studio = at.session_state["studio"]
+    assert len(studio.corrections) == 1 and studio.active().kind == "bundled"
