@@ -3,8 +3,9 @@
     python bench/run.py                 # everything (about 20 minutes on 2 CPU cores)
     python bench/run.py --only predict charts drawn
 
-Prints one markdown table (paste it into the README with the date and machine). Timings are
-wall-clock on a shared machine: ratios measured side by side are the figures to trust.
+Prints one markdown table and appends it, unedited, to docs/benchmarks.md with the date, the commit
+and the sections run (--no-record leaves the file alone). Timings are wall-clock on a shared
+machine: ratios measured side by side are the figures to trust.
 """
 
 from __future__ import annotations
@@ -396,19 +397,41 @@ SECTIONS = {"predict": bench_predict, "charts": bench_charts, "speed": bench_spe
             "inside": bench_inside}
 
 
+RECORD = ROOT / "docs" / "benchmarks.md"
+
+
+def commit() -> str:
+    """The commit measured, marked when the work tree differs from it (the figures are then not its)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def table(sections) -> str:
+    lines = [f"## {time.strftime('%Y-%m-%d %H:%M')} · commit {commit()} · --only {' '.join(sections)}", "",
+             f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}", "",
+             "| target | measured | baseline, same run | verdict |", "| --- | --- | --- | --- |"]
+    lines += [f"| {target} | {measured} | {baseline} | {verdict} |" for target, measured, baseline, verdict in ROWS]
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--no-record", action="store_true", help="don't append the table to " + str(RECORD.relative_to(ROOT)))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
-    for name in args.only or list(SECTIONS):
+    sections = args.only or list(SECTIONS)
+    for name in sections:
         SECTIONS[name]()
-    print(f"\nMNIST Studio benchmarks, {time.strftime('%Y-%m-%d')}, {platform.machine()} "
-          f"{os.cpu_count()} CPU cores, Python {platform.python_version()}\n")
-    print("| target | measured | baseline, same run | verdict |")
-    print("| --- | --- | --- | --- |")
-    for target, measured, baseline, verdict in ROWS:
-        print(f"| {target} | {measured} | {baseline} | {verdict} |")
+    text = table(sections)
+    print("\n" + text)
+    if not args.no_record:
+        # Newest run first, below the file's heading; earlier runs stay as they were printed.
+        heading = "# Benchmark runs\n\nEach run of `python bench/run.py` as it printed it, newest first.\n\n"
+        old = RECORD.read_text(encoding="utf-8").removeprefix(heading) if RECORD.exists() else ""
+        RECORD.write_text(heading + text + "\n" + old, encoding="utf-8")
 
 
 if __name__ == "__main__":
