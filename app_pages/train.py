@@ -209,7 +209,7 @@ def upload_ui(studio) -> None:
         name = t("train.upload.name", number=number)
         studio.add(state.SessionModel(f"upload-{number}", name, "upload", {"arch": "uploaded"},
                                       model=model, report=report))
-        studio.notices.append(("notice.upload_active", {"name": name}))
+        studio.notify("notice.upload_active", name=name)
         st.rerun()   # the sidebar, drawn before this page, names the new model at once
 
 

@@ -2,14 +2,14 @@
 
 import time
 
-from studio import charts, state
+from studio import charts, runs
 
 
 def poll_like_the_train_page(job) -> None:
     while not job.done:
         snapshot = job.snapshot()
-        lines, points = state.curves(snapshot)
+        lines, points = runs.curves(snapshot)
         if len(lines) or len(points):
             charts.line_chart(lines, x="epoch", y="loss", color="series", points=points)
             charts.line_chart(lines, x="epoch", y="accuracy", color="series", points=points)
-        time.sleep(state.POLL_SECONDS)
+        time.sleep(runs.POLL_SECONDS)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from . import charts, state
+from . import bundled, charts, dataset, state
 from .i18n import labels_in_this_language, t
 
 MAP_POINTS = 2000      # test images on the map (all 10,000 would cost the browser, not the story)
@@ -57,9 +57,10 @@ def _upscale(image: np.ndarray, scale: int) -> np.ndarray:
 # --- What is kept per model ------------------------------------------------------------------------
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _bundled_lookups(key: str):
-    model, _ = state._bundled_model(key)     # not loaded(): the warm-up thread has no page
-    return _build_lookups(model, state._load_data())
+def bundled_lookups(key: str):
+    """Once per server (the warm-up thread builds them at launch; it has no page, so no spinner)."""
+    model, _ = bundled.model(key)
+    return _build_lookups(model, dataset.load())
 
 
 def _build_lookups(model, data):
@@ -75,7 +76,7 @@ def lookups(entry: state.SessionModel):
     """(NeighbourIndex over the 60,000 training images, FeatureMap of the test set, its labels):
     once per bundled model per server, once per own model per session (released with it)."""
     if entry.kind == "bundled":
-        return _bundled_lookups(entry.key)
+        return bundled_lookups(entry.key)
     if entry.inside is None:
         model, _ = state.loaded(entry)
         entry.inside = _build_lookups(model, state.get_data())

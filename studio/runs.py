@@ -15,6 +15,7 @@ from .inside import GROWTH_POINTS, growth_ui
 from .i18n import ordinal, t
 
 WATCHED = "train_watch"     # the session's run that the live view follows
+POLL_SECONDS = 0.5          # how often a page redraws a running job (at most ~4 chart updates/s)
 
 
 def keras_log(snapshot) -> str:
@@ -48,9 +49,8 @@ def start_run(spec: jobs.RunSpec) -> None:
     key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
     try:
         from mnist_core.cluster import make_job     # a Ray actor when RAY_ADDRESS is set
-        job = make_job(spec, data, keep_running=state.session_alive_check(), name=name,
-                               on_done=studio.run_finished(key, name),
-                               watch=data.x_test[:GROWTH_POINTS])
+        job = make_job(spec, data, name=name, on_done=studio.run_finished(key, name),
+                       watch=data.x_test[:GROWTH_POINTS])   # stopped by studio.release() if the tab goes
         job.start()
     except jobs.QueueFullError:
         st.warning(t("train.busy"))
@@ -58,13 +58,28 @@ def start_run(spec: jobs.RunSpec) -> None:
     except ValueError as exc:
         st.error(t("train.bad_settings", detail=str(exc)))
         return
-    studio.jobs[key] = job
+    studio.add_job(key, job)
     st.session_state[WATCHED] = key
     st.rerun()   # redraw at once: Start disabled, the live view showing
 
 
+def curves(snapshot):
+    """A run's per-batch lines and per-epoch points, against (fractional) epochs, for the charts."""
+    import pandas as pd
+    columns = ["epoch", "loss", "accuracy", "series"]
+    batches, epochs, validation = t("chart.series.batches"), t("chart.series.epochs"), t("chart.series.validation")
+    batch_rows = [(b.epoch - 1 + b.step / b.steps, b.batch_loss, b.batch_accuracy, batches)
+                  for b in snapshot.batches]
+    epoch_rows = []
+    for e in snapshot.epochs:
+        epoch_rows.append((e.epoch, e.loss, e.accuracy, epochs))
+        if e.val_loss is not None:
+            epoch_rows.append((e.epoch, e.val_loss, e.val_accuracy, validation))
+    return pd.DataFrame(batch_rows, columns=columns), pd.DataFrame(epoch_rows, columns=columns)
+
+
 def run_charts(snapshot, key: str) -> None:
-    lines, points = state.curves(snapshot)
+    lines, points = curves(snapshot)
     if lines.empty and points.empty:
         st.caption(t("train.first_figures"))
         return
@@ -109,18 +124,18 @@ def progress_ui(key: str, job) -> None:
 def live_ui() -> None:
     studio = state.studio()
     key = st.session_state.get(WATCHED, "")
-    job = studio.jobs.get(key)
+    job = studio.job(key)
     if job is None:
         return
     st.subheader(job.name)
     if not job.done:
-        st.fragment(progress_ui, run_every=state.POLL_SECONDS)(key, job)
+        st.fragment(progress_ui, run_every=POLL_SECONDS)(key, job)
         return
     snapshot = job.snapshot()
     if snapshot.state == jobs.FAILED:
         st.error(t("train.failed", detail=snapshot.error))
         return
-    entry = studio.models.get(key)
+    entry = studio.model(key)      # handed over before the job said "done"
     verb = t("train.verb.stopped" if snapshot.state == jobs.STOPPED else "train.verb.finished")
     message = t("train.done", name=job.name, verb=verb, seconds=f"{snapshot.seconds:.0f}")
     if snapshot.waited >= 1:

@@ -45,6 +45,17 @@ def limit_heap_arenas(arenas: int = 2) -> bool:
         return False
 
 
+def give_memory_back() -> None:
+    """Collect released models' reference cycles and hand freed heap pages back to the OS."""
+    import ctypes
+    import gc
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):   # not glibc (macOS, Windows): the allocator keeps them
+        pass
+
+
 def keep_keras_state_across_reruns() -> None:
     from streamlit.runtime.scriptrunner import script_runner
     if not hasattr(script_runner, "_clean_problem_modules"):

@@ -30,19 +30,17 @@ def start_once(at_launch: bool = False) -> None:
 
 
 def _warm() -> None:
-    from . import inside, state
+    from . import bundled, dataset, inside
     started = time.perf_counter()
     try:
-        state._load_data()
+        dataset.load()
         import numpy as np
-        for key, path in state.BUNDLED.items():
-            if path.exists():
-                _, predictor = state._bundled_model(key)
-                predictor.predict_proba(np.zeros((1, 28, 28), np.float32))   # traced once, now
+        for key in bundled.available():
+            _, predictor = bundled.model(key)
+            predictor.predict_proba(np.zeros((1, 28, 28), np.float32))   # traced once, now
         _log.info("warm-up: data and bundled models ready after %.1f s", time.perf_counter() - started)
-        for key, path in state.BUNDLED.items():      # the Inside view's indexes, the slow part
-            if path.exists():
-                inside._bundled_lookups(key)
+        for key in bundled.available():      # the Inside view's indexes, the slow part
+            inside.bundled_lookups(key)
         _log.info("warm-up: neighbour indexes ready after %.1f s", time.perf_counter() - started)
     except Exception as exc:        # a missing dataset offline: the pages explain it themselves
         _log.warning("warm-up stopped: %s: %s", type(exc).__name__, exc)

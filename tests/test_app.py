@@ -309,17 +309,17 @@ def test_pages_without_data_needs_do_not_load_mnist(mnist_path):
     """Overview and Predict (drawing) must not load MNIST: offline they would wait on a download."""
     code = f"""
 from streamlit.testing.v1 import AppTest
-import studio.state as state
+from studio import dataset
 for page in (None, "app_pages/predict.py"):
     at = AppTest.from_file({APP!r}, default_timeout=120)
     at.run()
     if page:
         at.switch_page(page); at.run()
     assert not at.exception, [e.value for e in at.exception]
-assert state._data_origin is None and state._data_failure is None, "MNIST was loaded"
+assert not dataset.loaded_yet() and dataset.problem() is None, "MNIST was loaded"
 assert any("loads when a page needs it" in c.value for c in at.sidebar.caption)
 at.switch_page("app_pages/explore.py"); at.run()
-assert state._data_origin == "local"
+assert dataset.loaded_yet()
 assert any(c.value == "MNIST: local files" for c in at.sidebar.caption)
 print("ok")
 """

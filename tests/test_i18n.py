@@ -7,7 +7,7 @@ import string
 import pytest
 
 from mnist_core import models, predict, preprocess, storage
-from studio import state
+from studio import runs, state
 
 from .conftest import ROOT
 from .test_app import open_page
@@ -205,7 +205,7 @@ def test_chart_titles_and_series_follow_the_language():
         encoding = chart.call_args[0][0]["layer"][0]["encoding"]
         snapshot = type("S", (), {"batches": [], "epochs": [type("E", (), {
             "epoch": 1, "loss": 0.3, "accuracy": 0.9, "val_loss": None, "val_accuracy": None})()]})()
-        _, points = state.curves(snapshot)
+        _, points = runs.curves(snapshot)
     finally:
         st.session_state[i18n.STATE_KEY] = "en"
     zh = CATALOGUES["zh"]

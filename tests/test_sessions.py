@@ -6,7 +6,7 @@ import weakref
 
 import pytest
 
-from studio import state
+from studio import lifecycle, state
 
 from .test_app import open_page, start_tiny_run, wait_for
 
@@ -43,6 +43,7 @@ def test_a_finished_run_hands_its_model_over_and_becomes_active():
     studio = state.Studio()
     hand_over = studio.run_finished("run-1", "run 1 · dense")
     hand_over(FakeOutcome({"test_accuracy": 0.97}))
+    studio.settle()                                   # the page's next run applies it
     assert studio.active_key == "run-1" and studio.active().test_accuracy == 0.97
     assert ("notice.run_active", {"name": "run 1 · dense"}) in studio.take_notices()
 
@@ -52,27 +53,28 @@ def test_release_gives_everything_back_and_stops_jobs():
     model = entry(1)
     studio.add(model)
     stopped = threading.Event()
-    studio.jobs["run-2"] = type("Job", (), {"stop": stopped.set, "done": False})()
+    studio.add_job("run-2", type("Job", (), {"stop": stopped.set, "done": False})())
     studio.release()
     assert studio.released and studio.models == {} and studio.jobs == {} and stopped.is_set()
     assert model.model is None and studio.active_key == state.DEFAULT_KEY
     studio.run_finished("run-2", "late")(FakeOutcome({}))   # a run that ends after the session
+    studio.settle()
     assert studio.models == {}
 
 
 def test_absent_sessions_are_released_after_the_grace_period(monkeypatch):
     watched = {"here": state.Studio(), "gone": state.Studio()}
-    monkeypatch.setattr(state, "_watched", dict(watched))
+    monkeypatch.setattr(lifecycle, "_watched", dict(watched))
     absent = {}
     active = {"here"}
-    assert state.release_absent_sessions(active.__contains__, absent, now=100.0) == 0
-    assert state.release_absent_sessions(active.__contains__, absent,
-                                         now=100.0 + state.RELEASE_AFTER_SECONDS - 1) == 0
+    assert lifecycle.release_absent_sessions(active.__contains__, absent, now=100.0) == 0
+    assert lifecycle.release_absent_sessions(active.__contains__, absent,
+                                         now=100.0 + lifecycle.RELEASE_AFTER_SECONDS - 1) == 0
     assert not watched["gone"].released                # a reconnect within the grace keeps all
-    assert state.release_absent_sessions(active.__contains__, absent,
-                                         now=100.0 + state.RELEASE_AFTER_SECONDS) == 1
+    assert lifecycle.release_absent_sessions(active.__contains__, absent,
+                                         now=100.0 + lifecycle.RELEASE_AFTER_SECONDS) == 1
     assert watched["gone"].released and not watched["here"].released
-    assert set(state._watched) == {"here"}
+    assert set(lifecycle._watched) == {"here"}
 
 
 def test_a_released_session_starts_afresh():

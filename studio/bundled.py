@@ -1,0 +1,48 @@
+"""The models that ship with the app, loaded once per server process and shared read-only.
+
+"tutorial" is the note's own network (what a fresh link starts with, so Train and Evaluate tell
+the note's story); "best" is the best reader of drawings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from mnist_core import storage
+
+from . import dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = {"tutorial": ROOT / "models" / "tutorial.keras", "best": ROOT / "models" / "default.keras"}
+DEFAULT_KEY = "tutorial"
+
+
+def available() -> list[str]:
+    return [key for key, path in BUNDLED.items() if path.exists()]
+
+
+@st.cache_resource(show_spinner=False)
+def model(key: str):
+    """(keras model, Predictor), TensorFlow imported only now (the warm-up thread calls this too)."""
+    from mnist_core.predict import Predictor
+    keras_model, metadata = storage.load_model(BUNDLED[key])
+    return keras_model, Predictor(keras_model, metadata.get("withhold_below"))
+
+
+@st.cache_data(show_spinner=False)
+def metadata(key: str) -> dict:
+    try:
+        return storage.read_metadata(BUNDLED[key])
+    except storage.ModelFileError:
+        return {}
+
+
+@st.cache_resource(show_spinner=False)
+def report(key: str):
+    """Its evaluation on the test set, once per server."""
+    from mnist_core.evaluation import evaluate
+    keras_model, predictor = model(key)
+    data = dataset.get_data()
+    return evaluate(keras_model, data.x_test, data.y_test, predictor=predictor)
