@@ -77,12 +77,17 @@ def test_absent_sessions_are_released_after_the_grace_period(monkeypatch):
     assert set(lifecycle._watched) == {"here"}
 
 
-def test_a_released_session_starts_afresh():
+def test_a_released_session_starts_afresh_and_is_told_why():
     at = open_page("train")
     old = at.session_state["studio"]
-    old.release()
+    old.add(entry(1))
+    old.release()                                     # as the janitor does while the tab is away
     at.run()
     assert at.session_state["studio"] is not old and not at.exception
+    told = [toast.value for toast in at.toast]
+    assert any("released" in text and "1 trained model" in text for text in told), told
+    at.run()
+    assert not [toast.value for toast in at.toast if "released" in toast.value]    # told once
 
 
 def test_a_trained_model_is_freed_once_its_session_is_released():
