@@ -160,8 +160,8 @@ def main():
         except EmptyDrawingError:
             st.info(t("predict.empty_canvas" if source == "draw" else "predict.empty_picture"))
             return
-        except ValueError as exc:
-            st.error(t("predict.unreadable", detail=str(exc)))
+        except ValueError:          # a code's message only: the library's English stays out of the page
+            st.error(t("predict.unreadable"))
             return
         reading = predictor.read(model_image, photo=source == "upload")
         answer_ui(reading, label)

@@ -127,7 +127,8 @@ def _train_on_ray(spec, data, show, name):
             break
         time.sleep(cluster.POLL_SECONDS)
     if snapshot.state == FAILED or job.outcome is None:
-        raise RuntimeError(snapshot.error or "the run did not finish")
+        raise RuntimeError(f"the run failed ({snapshot.error}); the log above says why"
+                           if snapshot.error else "the run did not finish")
     return job.outcome
 
 

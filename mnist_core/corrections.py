@@ -24,9 +24,10 @@ MAX_CORRECTIONS = 200   # a session keeps at most this many
 
 
 def fine_tune(model, images: np.ndarray, labels: np.ndarray, replay_images: np.ndarray,
-              replay_labels: np.ndarray, *, seed: int = 0):
+              replay_labels: np.ndarray, *, seed: int = 0, keep_going=None):
     """A copy of `model` trained for STEPS steps on the corrections (`images` (n, 28, 28) in [0, 1],
-    `labels` 0-9, or NOT_A_DIGIT) with MNIST replay (uint8 `replay_images`). `model` is unchanged."""
+    `labels` 0-9, or NOT_A_DIGIT) with MNIST replay (uint8 `replay_images`). `model` is unchanged.
+    None if `keep_going()` turned false between two steps (the learner left: no half lesson)."""
     import keras
     import tensorflow as tf
 
@@ -52,9 +53,22 @@ def fine_tune(model, images: np.ndarray, labels: np.ndarray, replay_images: np.n
     targets = np.eye(11, dtype=np.float32)[y][..., :10]
     targets[y == NOT_A_DIGIT] = 1 / 10          # "not a digit": no digit more likely than another
     shape = (STEPS * (PER_BATCH + REPLAY),) + tuple(copy.input_shape[1:])
+    stop = _StopWhen(keep_going) if keep_going is not None else None
     copy.fit(x.reshape(shape), targets.reshape(-1, 10), batch_size=PER_BATCH + REPLAY, epochs=1,
-             shuffle=False, verbose=0)
-    return copy
+             shuffle=False, verbose=0, callbacks=[stop] if stop else None)
+    return None if stop is not None and stop.stopped else copy
+
+
+def _StopWhen(keep_going):
+    import keras
+
+    class StopWhen(keras.callbacks.Callback):
+        stopped = False
+
+        def on_train_batch_end(self, batch, logs=None):
+            if not keep_going():
+                self.stopped = self.model.stop_training = True
+    return StopWhen()
 
 
 def to_npz(images: np.ndarray, labels: np.ndarray) -> bytes:

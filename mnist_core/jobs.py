@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import logging
 import os
 import threading
 import time
-import traceback
 import weakref
 from dataclasses import dataclass
 
@@ -23,16 +23,38 @@ from .runspec import RunSpec  # noqa: F401  (re-exported: the pages build RunSpe
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 DONE_STATES = (FINISHED, STOPPED, FAILED)
 MAX_TRAINING_SECONDS = float(os.environ.get("MNIST_STUDIO_MAX_TRAINING_SECONDS", 15 * 60))
+# Runs that may wait for a place on this server, beyond those training (a Ray cluster counts all
+# its runs in flight against it: mnist_core.cluster).
+MAX_WAITING = int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 8))
+_log = logging.getLogger(__name__)
 
 
 class QueueFullError(RuntimeError):
     """Too many trainings are running or waiting on this server."""
 
 
-class TrainingQueue:
-    """At most `slots` jobs train at once; up to `max_waiting` more wait in order."""
+class RunFailed(RuntimeError):
+    """A run that could not finish, as a code a page translates ("train.failed.<code>"); what
+    happened in detail goes to the server's log, never to the page."""
+    CODES = ("worker_lost", "worker_failed", "cluster_unreachable", "memory", "model_file", "internal")
 
-    def __init__(self, slots: int = 2, max_waiting: int = 8):
+    def __init__(self, code: str):
+        assert code in self.CODES, code
+        super().__init__(code)
+        self.code = code
+
+
+def failure_code(exc: BaseException) -> str:
+    if isinstance(exc, RunFailed):
+        return exc.code
+    return "memory" if isinstance(exc, MemoryError) else "internal"
+
+
+class TrainingQueue:
+    """At most `slots` jobs train at once; up to `max_waiting` more wait in order. Every job in
+    flight (training or waiting) counts against slots + max_waiting."""
+
+    def __init__(self, slots: int = 2, max_waiting: int = MAX_WAITING):
         self.slots, self.max_waiting = slots, max_waiting
         self._condition = threading.Condition()
         self._running: set = set()
@@ -40,7 +62,7 @@ class TrainingQueue:
 
     def enter(self, job) -> None:
         with self._condition:
-            if len(self._waiting) >= self.max_waiting:
+            if len(self._running) + len(self._waiting) >= self.slots + self.max_waiting:
                 raise QueueFullError(f"The server is busy: {len(self._running)} trainings are running "
                                      f"and {len(self._waiting)} are waiting. Try again in a minute.")
             self._waiting.append(job)
@@ -96,7 +118,7 @@ def _stop_live_jobs(timeout: float = 20.0) -> None:
 # drawing and predicting need some CPU too (see the load test in bench/).
 DEFAULT_SLOTS = max(1, (os.cpu_count() or 2) // 2)
 SERVER_QUEUE = TrainingQueue(slots=int(os.environ.get("MNIST_STUDIO_MAX_TRAININGS", DEFAULT_SLOTS)),
-                             max_waiting=int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 8)))
+                             max_waiting=MAX_WAITING)
 _ids = itertools.count(1)
 
 
@@ -108,7 +130,7 @@ class JobSnapshot:
     batches: list
     epochs: list
     latest: object          # the newest Progress, or None
-    error: str | None
+    error: str | None       # a RunFailed code when the run failed
     seconds: float          # training time so far (0 while queued)
     waited: float           # time spent in the queue before training began
 
@@ -206,9 +228,10 @@ class TrainingJob:
                 self.on_done(self.outcome)    # done: a page that sees "finished" finds the model
                 self.outcome = None           # handed over, and the session alone holds it
             self._set(state=STOPPED if self.stop_event.is_set() else FINISHED, seconds=seconds)
-        except Exception as exc:   # shown on the page as a message; the session keeps working
-            traceback.print_exc()
-            self._set(state=FAILED, error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:   # the page shows the code's message; the session keeps working
+            code = failure_code(exc)
+            _log.error("run %r failed (%s)", self.name, code, exc_info=True)
+            self._set(state=FAILED, error=code)
         finally:
             self.queue.leave(self)
             self.data = None   # the shared dataset is not this job's to keep alive

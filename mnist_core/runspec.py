@@ -14,18 +14,36 @@ VALIDATION_SPLIT = (0.0, 0.5)
 DRAWINGS = (0, 200_000)   # extra training drawings (mnist_core.strokes), on top of MNIST's 60,000
 
 
+SETTINGS = ("epochs", "batch_size", "validation_split", "drawings")    # SettingsError's codes
+
+
+class SettingsError(ValueError):
+    """A run setting outside its limits. `code` names the setting (epochs, batch_size,
+    validation_split, drawings) and `values` its limits, for a page to translate; str() is the
+    English the command line prints."""
+
+    def __init__(self, code: str, limits: tuple, got):
+        assert code in SETTINGS, code
+        whole = code != "validation_split"
+        rule = (f"a whole number from {limits[0]} to {limits[1]}" if whole
+                else f"between {limits[0]} and {limits[1]}")
+        super().__init__(f"{code.replace('_', ' ')} must be {rule}; got {got!r}")
+        self.code, self.values = code, {"low": limits[0], "high": limits[1]}
+
+
+def _whole_in(value, limits: tuple) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and limits[0] <= value <= limits[1]
+
+
 def check_run(epochs, batch_size, validation_split) -> None:
-    """ValueError unless the three numbers lie within the limits above."""
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or not EPOCHS[0] <= epochs <= EPOCHS[1]:
-        raise ValueError(f"epochs must be a whole number from {EPOCHS[0]} to {EPOCHS[1]}; got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or \
-            not BATCH_SIZE[0] <= batch_size <= BATCH_SIZE[1]:
-        raise ValueError(f"batch size must be a whole number from {BATCH_SIZE[0]} to "
-                         f"{BATCH_SIZE[1]}; got {batch_size!r}")
-    if not isinstance(validation_split, (int, float)) or \
+    """SettingsError unless the three numbers lie within the limits above."""
+    if not _whole_in(epochs, EPOCHS):
+        raise SettingsError("epochs", EPOCHS, epochs)
+    if not _whole_in(batch_size, BATCH_SIZE):
+        raise SettingsError("batch_size", BATCH_SIZE, batch_size)
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) or \
             not VALIDATION_SPLIT[0] <= validation_split <= VALIDATION_SPLIT[1]:
-        raise ValueError(f"validation split must be between {VALIDATION_SPLIT[0]} and "
-                         f"{VALIDATION_SPLIT[1]}; got {validation_split!r}")
+        raise SettingsError("validation_split", VALIDATION_SPLIT, validation_split)
 
 
 @dataclass(frozen=True)
@@ -42,10 +60,8 @@ class RunSpec:
     def validated(self) -> "RunSpec":
         from .models import validate_hparams  # noqa: PLC0415 (imports Keras)
         check_run(self.epochs, self.batch_size, self.validation_split)
-        if isinstance(self.drawings, bool) or not isinstance(self.drawings, int) or \
-                not DRAWINGS[0] <= self.drawings <= DRAWINGS[1]:
-            raise ValueError(f"drawings must be a whole number from {DRAWINGS[0]} to {DRAWINGS[1]}; "
-                             f"got {self.drawings!r}")
+        if not _whole_in(self.drawings, DRAWINGS):
+            raise SettingsError("drawings", DRAWINGS, self.drawings)
         return RunSpec(self.arch, validate_hparams(self.arch, self.hparams), self.epochs,
                        self.batch_size, float(self.validation_split), self.seed, self.drawings)
 

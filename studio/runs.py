@@ -7,13 +7,16 @@ a second in a fragment, and draw its progress, its charts and Keras' own per-epo
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 from mnist_core import jobs
+from mnist_core.runspec import SettingsError
 
 from . import charts, figures, state
 from .inside import GROWTH_POINTS, growth_ui
 from .i18n import ordinal, t
 
+_log = get_logger(__name__)
 WATCHED = "train_watch"     # the session's run that the live view follows
 POLL_SECONDS = 0.5          # how often a page redraws a running job (at most ~4 chart updates/s)
 
@@ -55,8 +58,12 @@ def start_run(spec: jobs.RunSpec) -> None:
     except jobs.QueueFullError:
         st.warning(t("train.busy"))
         return
-    except ValueError as exc:
-        st.error(t("train.bad_settings", detail=str(exc)))
+    except SettingsError as exc:
+        st.error(t(f"train.bad_settings.{exc.code}", **exc.values))
+        return
+    except ValueError:          # a hyperparameter the widgets should not have allowed: logged
+        _log.warning("refused run settings %r", spec, exc_info=True)
+        st.error(t("train.bad_settings.hparams"))
         return
     studio.add_job(key, job)
     st.session_state[WATCHED] = key
@@ -133,7 +140,7 @@ def live_ui() -> None:
         return
     snapshot = job.snapshot()
     if snapshot.state == jobs.FAILED:
-        st.error(t("train.failed", detail=snapshot.error))
+        st.error(t(f"train.failed.{snapshot.error}"))      # a RunFailed code; the log has the detail
         return
     entry = studio.model(key)      # handed over before the job said "done"
     verb = t("train.verb.stopped" if snapshot.state == jobs.STOPPED else "train.verb.finished")

@@ -1,34 +1,53 @@
 """Teach the model: the learner says what a misread drawing shows, and a copy of the model learns it.
 
 The corrections and the taught copy belong to the session (released with it). Fine-tuning runs on
-a worker thread shared by the server, one at a time, never on the script thread; the page waits
-for it with a spinner (about a second or two on 2 cores).
+the server's one lesson worker (mnist_core.lessons), never on the script thread; the page waits
+for it showing its place in line (a lesson takes about a second or two on 2 cores).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import time
 
 import numpy as np
 import streamlit as st
-from streamlit.logger import get_logger
+
+from mnist_core.lessons import DONE, FAILED, LessonQueue, LessonsFull
 
 from . import state
-from .i18n import t
+from .i18n import ordinal, t
 
-_log = get_logger(__name__)
-_tuner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fine-tune")
-WAIT_SECONDS = 120      # a fine-tune queued behind others gives up after this
+LESSONS = LessonQueue()
+WAIT_SECONDS = 60       # a lesson not given within this (waiting included) is given up
 TAUGHT_KEY = "taught"   # one taught model per session, replaced by each new lesson
 
 
-def _learn(base_model, images, labels, data, withhold_below):
-    """Worker-thread side: fine-tune a copy and evaluate it on the test set."""
+def _learn(base_model, images, labels, data, withhold_below, keep_going):
+    """Worker-thread side: fine-tune a copy and evaluate it on the test set (None if stopped)."""
     from mnist_core import corrections, evaluation
     from mnist_core.predict import Predictor
-    tuned = corrections.fine_tune(base_model, images, labels, data.x_train, data.y_train)
+    tuned = corrections.fine_tune(base_model, images, labels, data.x_train, data.y_train,
+                                  keep_going=keep_going)
+    if tuned is None:
+        return None
     predictor = Predictor(tuned, withhold_below)
     return tuned, predictor, evaluation.evaluate(tuned, data.x_test, data.y_test, predictor=predictor)
+
+
+def wait_for(lesson, show, seconds: float | None = None) -> str:
+    """Wait for `lesson`, telling `show(place)` its place in line (None once it is being given):
+    its final state, or "timed_out" (then it is cancelled). A page that stops waiting for any
+    reason (a click, a closed tab) cancels it too."""
+    deadline = time.monotonic() + (WAIT_SECONDS if seconds is None else seconds)
+    try:
+        while not lesson.finished.wait(0.25):
+            if time.monotonic() >= deadline:
+                return "timed_out"
+            show(LESSONS.position(lesson))
+        return lesson.state
+    finally:
+        if not lesson.finished.is_set():
+            lesson.cancel()
 
 
 def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> None:
@@ -45,12 +64,17 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
         if st.button(t("teach.learn"), icon=":material/model_training:", disabled=choice is None,
                      type="primary"):
             data = state.get_data()
-            if data is None:
-                st.error(t("teach.no_data"))
-            elif _teach(studio, entry, model_image, int(choice), data):
+            outcome = "no_data" if data is None else _teach(studio, entry, model_image, int(choice), data)
+            if outcome == DONE:
                 st.rerun()          # the taught copy answers now, on every page
-            else:
+            elif outcome == "busy":
+                st.warning(t("teach.busy", waiting=LESSONS.max_waiting))
+            elif outcome == "timed_out":
+                st.warning(t("teach.timed_out", seconds=WAIT_SECONDS))
+            elif outcome == FAILED:
                 st.error(t("teach.failed"))
+            elif outcome == "no_data":
+                st.error(t("teach.no_data"))
         if studio.lesson:
             lesson = studio.lesson
             st.success(t("teach.result", n=lesson["count"], base=lesson["base_name"],
@@ -64,11 +88,9 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
             st.caption(t("teach.download.help", limit=MAX_CORRECTIONS))
 
 
-def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: int, data) -> bool:
-    """Add the correction and learn all of them; False if the lesson could not be given (the
-    correction is kept either way)."""
-    import time
-
+def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: int, data) -> str:
+    """Add the correction and learn all of them: DONE, or why not ("busy", "timed_out", FAILED,
+    or DROPPED when the session was released meanwhile); the correction is kept either way."""
     from mnist_core.corrections import MAX_CORRECTIONS
     # Every lesson starts from the model first corrected (not from the last lesson), so it never drifts.
     base = studio.lesson_base
@@ -80,15 +102,24 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     images = np.stack([image for image, _ in studio.corrections])
     labels = np.array([digit for _, digit in studio.corrections])
     started = time.perf_counter()
-    with st.spinner(t("teach.learning", n=len(labels))):
-        before = state.report(base, data).accuracy
-        future = _tuner.submit(_learn, base_model, images, labels, data, base_predictor.withhold_below)
-        try:
-            tuned, predictor, after = future.result(timeout=WAIT_SECONDS)
-        except Exception:       # a queue too long, or a failure in TensorFlow: logged, not shown
-            future.cancel()
-            _log.exception("fine-tuning on %d corrections failed", len(labels))
-            return False
+    before = state.report(base, data).accuracy
+    try:
+        lesson = LESSONS.submit(
+            lambda keep_going: _learn(base_model, images, labels, data, base_predictor.withhold_below,
+                                      keep_going),
+            wanted=lambda: not studio.released)
+    except LessonsFull:
+        return "busy"
+    status = st.empty()
+
+    def show(place):
+        status.info(t("teach.waiting", place=ordinal(place)) if place else t("teach.learning", n=len(labels)),
+                    icon=":material/hourglass:")
+    outcome = wait_for(lesson, show)
+    status.empty()
+    if outcome != DONE:
+        return outcome
+    tuned, predictor, after = lesson.result
     name = t("teach.model_name", base=base.name, n=len(labels))
     metadata = {**base.metadata, "name": name, "corrections": len(labels), "tuned_from": base.key,
                 "test_accuracy": after.accuracy, "test_accuracy_before": before}
@@ -96,4 +127,4 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
                                   predictor=predictor, report=after))
     studio.lesson = {"count": len(labels), "base_name": base.name, "before": before,
                      "after": after.accuracy, "seconds": time.perf_counter() - started}
-    return True
+    return DONE

@@ -40,6 +40,9 @@ def used_keys() -> set[str]:
              for kind in ("bundled", "run", "upload", "tuned")}
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
+    from mnist_core import jobs, runspec
+    keys |= {f"train.failed.{code}" for code in jobs.RunFailed.CODES}
+    keys |= {f"train.bad_settings.{code}" for code in runspec.SETTINGS}
     keys |= {f"overview.step.{step}{suffix}" for step in ("tutorial", "explore", "train", "evaluate",
                                                           "predict") for suffix in ("", ".text")}
     keys |= {f"tutorial.{step}.{part}" for step in STEPS for part in ("title", "text")}
