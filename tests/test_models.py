@@ -16,6 +16,20 @@ def tutorial_network():
     return network
 
 
+def keras_io_convnet():
+    """keras-io's mnist_convnet.py, as written there."""
+    network = keras.Sequential([keras.Input(shape=(28, 28, 1)),
+                                keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+                                keras.layers.MaxPooling2D(pool_size=(2, 2)),
+                                keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+                                keras.layers.MaxPooling2D(pool_size=(2, 2)),
+                                keras.layers.Flatten(),
+                                keras.layers.Dropout(0.5),
+                                keras.layers.Dense(10, activation="softmax")])
+    network.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return network
+
+
 def test_default_dense_is_exactly_the_tutorial():
     model, reference = models.build_model(), tutorial_network()
     assert model.count_params() == reference.count_params() == 784 * 512 + 512 + 512 * 10 + 10
@@ -29,10 +43,12 @@ def test_default_dense_is_exactly_the_tutorial():
 
 
 def test_cnn_is_the_keras_example():
-    model = models.build_model("cnn")
-    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
-    assert model.count_params() == 34826          # keras-io mnist_convnet's summary
-    assert type(model.optimizer) is keras.optimizers.Adam
+    model, reference = models.build_model("cnn"), keras_io_convnet()
+    assert model.input_shape == reference.input_shape and model.output_shape == reference.output_shape
+    assert [(type(l).__name__, l.output.shape) for l in model.layers] == \
+        [(type(l).__name__, l.output.shape) for l in reference.layers]
+    assert model.count_params() == reference.count_params()
+    assert type(model.optimizer) is type(reference.optimizer)
 
 
 def test_hyperparameters_change_the_network():
@@ -44,12 +60,14 @@ def test_hyperparameters_change_the_network():
 
 def test_presets_are_the_strided_network_the_best_one_deeper():
     fast, best = models.build_model("cnn_fast"), models.build_model("cnn_best")
-    convs = lambda m: [(l.filters, l.kernel_size, l.strides) for l in m.layers  # noqa: E731
-                       if isinstance(l, keras.layers.Conv2D)]
-    assert convs(fast) == [(24, (5, 5), (2, 2)), (48, (3, 3), (2, 2))]
-    assert convs(best) == [(32, (5, 5), (2, 2)), (64, (3, 3), (2, 2)), (64, (3, 3), (1, 1))]
-    # The third convolution sees the 7x7 maps: cheap, and the classifier's input stays 7*7*64.
-    assert best.get_layer("flatten").output.shape[1] == 7 * 7 * 64
+    convs = lambda m: [l for l in m.layers if isinstance(l, keras.layers.Conv2D)]  # noqa: E731
+    sides = lambda m: [l.output.shape[1] for l in convs(m)]                       # noqa: E731
+    # Strided convolutions halve the picture, 28 -> 14 -> 7; the best one's third sees the 7x7 maps.
+    assert sides(fast) == [28 // 2, 28 // 4] and sides(best) == [28 // 2, 28 // 4, 28 // 4]
+    for model in (fast, best):              # each later convolution has twice the first one's filters
+        first, *later = [l.filters for l in convs(model)]
+        assert later and all(filters == 2 * first for filters in later)
+    assert best.get_layer("flatten").output.shape[1] == 7 * 7 * convs(best)[-1].filters
     assert models.build_model("cnn_best", conv_layers=2).count_params() < best.count_params()
     with pytest.raises(ValueError, match="between"):
         models.build_model("cnn_best", conv_layers=4)
@@ -71,9 +89,12 @@ def test_bad_hyperparameters_get_clear_errors(arch, hparams, message):
         models.build_model(arch, **hparams)
 
 
-def test_architecture_defaults_for_the_ui():
-    assert models.architecture_defaults("dense") == {"hidden_units": 512, "dropout": 0.0,
-                                                     "optimizer": "rmsprop", "learning_rate": 0.001}
+def test_architecture_defaults_for_the_ui_are_the_tutorials_network():
+    """The Train page's defaults for "dense" build the tutorial's network with Keras' own rmsprop."""
+    defaults, reference = models.architecture_defaults("dense"), tutorial_network()
+    assert defaults["hidden_units"] == reference.layers[0].units and defaults["dropout"] == 0
+    assert type(reference.optimizer).__name__.lower() == defaults["optimizer"]      # RMSprop
+    assert defaults["learning_rate"] == pytest.approx(float(reference.optimizer.learning_rate))
     assert set(models.ARCHITECTURES) >= {"dense", "cnn"}
 
 
