@@ -90,7 +90,7 @@ def test_the_entrypoint_serves_the_app_and_its_health_check(mnist_path, tmp_path
     server = subprocess.Popen([str(ROOT / "deploy" / "entrypoint.sh")], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
-        deadline, healthy = time.monotonic() + 90, False
+        deadline, healthy = time.monotonic() + 300, False     # generous: a busy machine starts slowly
         while time.monotonic() < deadline and not healthy:
             try:
                 # 0.0.0.0: reachable on every interface, so on loopback too

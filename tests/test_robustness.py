@@ -113,7 +113,7 @@ def test_a_second_start_while_running_is_not_possible():
     assert start.disabled
     studio = at.session_state["studio"]
     studio.jobs["run-1"].stop()
-    assert wait_for(at, lambda a: studio.jobs["run-1"].done, 60)
+    assert wait_for(at, lambda a: studio.jobs["run-1"].done)
     at.run()   # the job may finish after a rerun drew the button; the page reruns on finishing too
     assert not next(b for b in at.button if b.label == "Start training").disabled
     assert len(studio.jobs) == 1

@@ -102,7 +102,7 @@ def test_fit_step_trains_the_notes_network_with_keras_style_log():
     studio = at.session_state["studio"]
     job = studio.jobs["run-1"]
     assert job.spec.arch == "dense" and job.spec.epochs == 5 and job.spec.batch_size == 128
-    assert wait_for(at, lambda a: any("finished" in s.value for s in a.success), 180)
+    assert wait_for(at, lambda a: any("finished" in s.value for s in a.success))
     log = codes(at)
     assert log.count("469/469") == 5 and "Epoch 5/5" in log and "accuracy: 0.9" in log
     assert studio.active_key == "run-1" and 0.97 < studio.active().test_accuracy < 0.99

@@ -37,7 +37,7 @@ def start_server(mnist_path, extra_env=None):
          "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300        # generous: a busy machine starts Streamlit slowly
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
