@@ -5,8 +5,11 @@ run in an actor that reserves CPUS_PER_RUN of the cluster's CPUs. The actor trai
 `training.run` on the worker (reading MNIST there), keeps its progress in a list the job polls, stops
 when asked (keeping the finished part, as a local run does) and returns the model as `.keras` bytes,
 which come back through the same safe loader as an upload. Until the cluster has the CPUs free, the
-job waits in Ray's own queue; the page shows what Ray reports as free. A worker that dies mid-run
-fails the job with a message; nothing else in the session is touched.
+job waits in Ray's own queue; the page shows what Ray reports as free, asked once every
+CAPACITY_SECONDS for all waiting runs together. Every run this server has sent counts against
+jobs.MAX_WAITING (RAY_QUEUE), so a burst of visitors can't pile up runs on the cluster. Any Ray
+failure (a worker that dies, an error on the worker, a cluster out of reach) fails the job with a
+RunFailed code; the detail (a remote traceback) goes to the log, never to the page.
 
 Ray is an optional dependency (requirements-cluster.txt): nothing imports this module unless asked.
 """
@@ -17,10 +20,12 @@ import os
 import threading
 import time
 
-from .jobs import QUEUED, RUNNING, STOPPED, TrainingJob, TrainingQueue
+from .jobs import MAX_WAITING, QUEUED, RUNNING, STOPPED, RunFailed, TrainingJob, TrainingQueue
 
 CPUS_PER_RUN = int(os.environ.get("MNIST_STUDIO_RAY_CPUS_PER_RUN", 2))
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.5            # a training run's progress, as often as the page redraws it
+WAITING_POLL_SECONDS = 1.0    # a run waiting for the cluster: has it started, or been stopped?
+CAPACITY_SECONDS = 2.0        # how often this server asks Ray for its free CPUs (all runs together)
 
 
 def enabled() -> bool:
@@ -42,10 +47,19 @@ def connect(address: str | None = None):
     return ray
 
 
+_capacity: tuple[float, tuple[float, float]] | None = None     # (asked at, answer)
+_capacity_lock = threading.Lock()
+
+
 def capacity() -> tuple[float, float]:
-    """(free CPUs, all CPUs) as Ray sees the cluster."""
-    ray = connect()
-    return float(ray.available_resources().get("CPU", 0.0)), float(ray.cluster_resources().get("CPU", 0.0))
+    """(free CPUs, all CPUs) as Ray sees the cluster, at most CAPACITY_SECONDS old."""
+    global _capacity
+    with _capacity_lock:
+        if _capacity is None or time.monotonic() - _capacity[0] >= CAPACITY_SECONDS:
+            ray = connect()
+            _capacity = (time.monotonic(), (float(ray.available_resources().get("CPU", 0.0)),
+                                            float(ray.cluster_resources().get("CPU", 0.0))))
+        return _capacity[1]
 
 
 class _Trainer:
@@ -89,14 +103,8 @@ def _actor_class():
     return _actor
 
 
-class _RayQueue(TrainingQueue):
-    """Ray schedules; this queue only counts the jobs this server has sent (no local slots)."""
-
-    def __init__(self):
-        super().__init__(slots=10**9, max_waiting=int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 64)))
-
-
-RAY_QUEUE = _RayQueue()
+# Ray schedules; this queue only counts the runs this server has in flight there, all against one limit.
+RAY_QUEUE = TrainingQueue(slots=MAX_WAITING, max_waiting=0)
 
 
 class RayTrainingJob(TrainingJob):
@@ -112,7 +120,27 @@ class RayTrainingJob(TrainingJob):
     def _train(self) -> None:
         from . import storage
         from .training import TrainedRun
-        ray = connect()
+        try:
+            ray = connect()
+        except Exception as exc:        # no cluster at RAY_ADDRESS, or one that refuses us
+            raise RunFailed("cluster_unreachable") from exc
+        try:
+            payload, result, report = self._follow(ray)
+        except ray.exceptions.RayActorError as exc:     # the worker (or its node) died
+            raise RunFailed("worker_lost") from exc
+        except ray.exceptions.RayError as exc:          # an error on the worker: a remote traceback
+            raise RunFailed("worker_failed") from exc
+        if payload is None:
+            return                                      # stopped before it started
+        try:
+            model, metadata = storage.load_model_bytes(payload)   # the same safe path as an upload
+        except storage.ModelFileError as exc:
+            raise RunFailed("model_file") from exc
+        self.outcome = TrainedRun(model, result, report, metadata)
+
+    def _follow(self, ray) -> tuple:
+        """Start the actor and relay its progress until it returns (model bytes, result, report),
+        or (None, None, None) if the run was stopped before the cluster started it."""
         actor = self.actor = _actor_class().options(num_cpus=CPUS_PER_RUN, max_restarts=0).remote()
         result_ref = actor.run.remote(self.spec, self.watch, {"name": self.name,
                                                          "source": "trained on the Ray cluster"})
@@ -120,10 +148,11 @@ class RayTrainingJob(TrainingJob):
         seen, stop_sent, asking = 0, False, None
         try:
             while True:
-                done, _ = ray.wait([result_ref], timeout=0 if asking is None else POLL_SECONDS / 2)
                 asking = asking or actor.poll.remote(seen)
-                answered, _ = ray.wait([asking], timeout=POLL_SECONDS / 2)
-                if answered:             # an actor still waiting for CPUs can't answer yet
+                # A local wait (this process owns the reply): an actor still waiting for CPUs can't
+                # answer, so a waiting run wakes only every WAITING_POLL_SECONDS.
+                answered, _ = ray.wait([asking], timeout=WAITING_POLL_SECONDS)
+                if answered:
                     started, reports = ray.get(asking)
                     asking = None
                     if started and self.waiting_for_cluster:
@@ -133,33 +162,30 @@ class RayTrainingJob(TrainingJob):
                     for report in reports:
                         self._record(report)
                     seen += len(reports)
+                    if ray.wait([result_ref], timeout=0)[0]:
+                        for report in ray.get(actor.poll.remote(seen))[1]:     # the last reports
+                            self._record(report)
+                        return ray.get(result_ref)
                 if self.waiting_for_cluster:
                     self.free_cpus = capacity()
-                    if self._abandoned():            # its tab closed while it waited
+                    if self._abandoned():            # its session was released while it waited
                         self.stop_event.set()
                 if self.stop_event.is_set() and not stop_sent:
                     if self.waiting_for_cluster:       # never started: nothing to keep
-                        ray.kill(actor)
                         self._set(state=STOPPED)
-                        return
+                        return None, None, None
                     actor.stop.remote()
                     stop_sent = True
-                if done and asking is None:
-                    started, reports = ray.get(actor.poll.remote(seen))   # the last reports
-                    for report in reports:
-                        self._record(report)
-                    break
-            payload, result, report = ray.get(result_ref)
-        except ray.exceptions.RayActorError as exc:
-            raise RuntimeError("the Ray worker training this run stopped before it finished "
-                               f"({type(exc).__name__})") from None
+                if asking is None:                     # pace the progress polls of a running run
+                    if stop_sent:
+                        ray.wait([result_ref], timeout=POLL_SECONDS)
+                    else:
+                        self.stop_event.wait(POLL_SECONDS)
         finally:
             try:
                 ray.kill(actor)
             except Exception:     # already gone
                 pass
-        model, metadata = storage.load_model_bytes(payload)   # the same safe path as an upload
-        self.outcome = TrainedRun(model, result, report, metadata)
 
 
 def make_job(spec, data, **kwargs) -> TrainingJob:
