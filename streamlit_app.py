@@ -42,7 +42,9 @@ def main():
     # favicon, which the browser fetches from a font host (and fails offline).
     st.set_page_config(page_icon=ICON, layout="wide")
     choose_language()
-    state.choose_model_from_url(state.studio())
+    studio = state.studio()
+    studio.settle()     # runs finished since the last page, applied before any page takes a model
+    state.choose_model_from_url(studio)
     page = st.navigation(pages())
     st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON)
     sidebar = st.sidebar.container()

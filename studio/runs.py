@@ -142,7 +142,9 @@ def live_ui() -> None:
     if snapshot.state == jobs.FAILED:
         st.error(t(f"train.failed.{snapshot.error}"))      # a RunFailed code; the log has the detail
         return
-    entry = studio.model(key)      # handed over before the job said "done"
+    entry = studio.model(key)
+    if entry is None and studio.arriving(key):
+        st.rerun()      # handed over before the job said "done": the next run applies it first
     verb = t("train.verb.stopped" if snapshot.state == jobs.STOPPED else "train.verb.finished")
     message = t("train.done", name=job.name, verb=verb, seconds=f"{snapshot.seconds:.0f}")
     if snapshot.waited >= 1:

@@ -3,10 +3,11 @@ is active; and its training jobs. Kept in st.session_state, never visible to ano
 
 Threads. The page's script thread owns the models: it alone adds, activates and evicts them, so a
 model the page is drawing with is never dropped under it. A training thread that finishes only
-queues its run (`run_finished`); the page applies the queue at its next run (`settle`, called by
-`studio()`). The janitor thread may `release()` a studio whose browser has gone; every method
-that touches the models, jobs, queue or notices holds the studio's lock, so a run handed over
-after the release is dropped, not kept in a studio nobody will free.
+queues its run (`run_finished`); the next script run applies the queue before any page takes a
+model (`settle`, called once at the top of streamlit_app.py). The janitor thread may `release()`
+a studio whose browser has gone; every method that touches the models, jobs, queue or notices
+holds the studio's lock, so a run handed over after the release is dropped, not kept in a studio
+nobody will free.
 """
 
 from __future__ import annotations
@@ -111,10 +112,13 @@ class Studio:
                 self._notices.append(("notice.run_active", {"name": name}))
 
     def model(self, key: str) -> SessionModel | None:
-        """One of the session's own models, finished runs included (settled first)."""
-        self.settle()
         with self._lock:
             return self.models.get(key)
+
+    def arriving(self, key: str) -> bool:
+        """Whether run `key` has finished and waits for the next script run to apply it."""
+        with self._lock:
+            return any(arrived == key for arrived, _, _ in self._arrivals)
 
     def add_job(self, key: str, job) -> None:
         with self._lock:
@@ -189,8 +193,8 @@ class Studio:
 
 
 def studio() -> Studio:
-    """This session's studio, with its finished runs applied. A session whose studio was released
-    while it was away (its tab closed, then came back) starts afresh and is told so."""
+    """This session's studio. A session whose studio was released while it was away (its tab
+    closed, then came back) starts afresh and is told so."""
     current = st.session_state.get("studio")
     if current is None or current.released:
         fresh = st.session_state["studio"] = Studio()
@@ -199,7 +203,6 @@ def studio() -> Studio:
                          minutes=f"{lifecycle.RELEASE_AFTER_SECONDS / 60:g}")
         lifecycle.watch(fresh)
         current = fresh
-    current.settle()
     return current
 
 
