@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -21,6 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# What the Train page says when a run fails: one message per RunFailed code, read from the catalogue.
+RUN_FAILED = [text.split("{")[0][:40] for key, text in json.loads(
+    (ROOT / "studio" / "locales" / "en.json").read_text("utf-8")).items() if key.startswith("train.failed.")]
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, SETTLED_JS, start_server, stop_server  # noqa: E402
 
@@ -123,7 +128,7 @@ async def trainer(browser, url, epochs, outcomes, failures, name, delay):
             if await page.get_by_text("finished after").count():
                 outcomes.append((name, time.perf_counter() - started, queued))
                 break
-            if await page.get_by_text("The run failed").count():
+            if any([await page.get_by_text(text).count() for text in RUN_FAILED]):
                 failures.append(f"{name}: the run failed")
                 break
             await page.wait_for_timeout(500)
