@@ -16,7 +16,9 @@ import tensorflow as tf
 
 from .predict import gated
 
-_probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> its probe models
+# model -> its compiled probes. No probe may refer to the model object (only to its layers and
+# tensors), or the entry would keep its own key alive: every model looked at would stay in memory.
+_probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _batch(model, images) -> np.ndarray:
@@ -49,12 +51,15 @@ def _gradient_path(model):
     if "gradients" not in probes:
         signature = [tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32),
                      tf.TensorSpec((), tf.int32)]
+        # A sub-model of the same layers, never `model` itself: a probe that refers to its key
+        # keeps the key alive, and the WeakKeyDictionary would hold every model ever looked at.
+        forward = keras.Model(model.inputs[0], model.layers[-1].output)
 
         @tf.function(input_signature=signature, reduce_retracing=True)
         def gradients(path, target):
             with tf.GradientTape() as tape:
                 tape.watch(path)
-                probability = tf.gather(model(path, training=False), target, axis=1)
+                probability = tf.gather(forward(path, training=False), target, axis=1)
             return tape.gradient(probability, path)
         probes["gradients"] = gated(gradients)
     return probes["gradients"]
