@@ -20,6 +20,7 @@ MAX_PARAMETERS = 2_000_000          # weights (and batch statistics); the classi
 MAX_ACTIVATION = 131_072            # values in one layer's output for one image (28 x 28 x 128 = 100 k)
 MAX_MULTIPLY_ADDS = 20_000_000      # per image: 10,000 test images then take seconds, not minutes
 MAX_LAYERS = 128
+EVALUATION_SECONDS = 90             # an upload's test-set evaluation stops here (its owner's time)
 # Bounds on the arguments that set a size (each is also held in check by the budget above; these
 # stop an absurd number before any arithmetic is done with it).
 MAX_WIDTH = 4096                    # units, filters
@@ -58,6 +59,12 @@ class ModelCost:
         by_memory = CHUNK_BYTES // max(1, VALUE_BYTES * self.activations)
         by_work = CHUNK_MULTIPLY_ADDS // max(1, self.multiply_adds)
         return int(max(1, min(CHUNK_IMAGES, by_memory, by_work)))
+
+
+def of_model(model) -> ModelCost:
+    """The cost of a Keras model already built (the same walk, over its own config)."""
+    import keras
+    return estimate(keras.saving.serialize_keras_object(model))
 
 
 def refusal(cost: ModelCost) -> CostError | None:

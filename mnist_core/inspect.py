@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .predict import gated
+from .predict import chunk_for, gated
 
 # model -> its compiled probes. No probe may refer to the model object (only to its layers and
 # tensors), or the entry would keep its own key alive: every model looked at would stay in memory.
@@ -39,6 +39,14 @@ def _probe(model, name: str, outputs):
         probes[name] = gated(tf.function(lambda x: sub_model(x, training=False),
                                          input_signature=[signature], reduce_retracing=True))
     return probes[name]
+
+
+def _chunk(model) -> int:
+    """predict.chunk_for(model), worked out once per model."""
+    probes = _probes.setdefault(model, {})
+    if "chunk" not in probes:
+        probes["chunk"] = chunk_for(model)
+    return probes["chunk"]
 
 
 def _forward(model, batch):
@@ -197,10 +205,12 @@ def _as_unit(images) -> np.ndarray:
     return images.astype(np.float32) / 255 if images.dtype == np.uint8 else images
 
 
-def penultimate(model, images, batch: int = 2048) -> np.ndarray:
-    """The features the classifier's last layer reads (the input of the final Dense), flattened."""
+def penultimate(model, images, batch: int | None = None) -> np.ndarray:
+    """The features the classifier's last layer reads (the input of the final Dense), flattened;
+    many images go through `batch` at a time (default: as many as the model's cost allows)."""
     probe = _probe(model, "penultimate", model.layers[-1].input)
     batched = _batch(model, images)
+    batch = batch or (_chunk(model) if len(batched) > 1 else 1)
     return np.concatenate([np.asarray(probe(batched[i:i + batch])).reshape(
         len(batched[i:i + batch]), -1) for i in range(0, len(batched), batch)])
 
