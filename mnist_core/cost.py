@@ -61,6 +61,12 @@ class ModelCost:
         return int(max(1, min(CHUNK_IMAGES, by_memory, by_work)))
 
 
+# The refusal code of each budget: which ModelCost field it bounds, and the bound.
+BUDGETS = {"too_many_parameters": ("parameters", MAX_PARAMETERS),
+           "too_large_activation": ("largest_activation", MAX_ACTIVATION),
+           "too_much_work": ("multiply_adds", MAX_MULTIPLY_ADDS)}
+
+
 def of_model(model) -> ModelCost:
     """The cost of a Keras model already built (the same walk, over its own config)."""
     import keras
@@ -69,9 +75,8 @@ def of_model(model) -> ModelCost:
 
 def refusal(cost: ModelCost) -> CostError | None:
     """The first budget `cost` exceeds, as an error to raise; None when it fits."""
-    for code, value, limit in (("too_many_parameters", cost.parameters, MAX_PARAMETERS),
-                               ("too_large_activation", cost.largest_activation, MAX_ACTIVATION),
-                               ("too_much_work", cost.multiply_adds, MAX_MULTIPLY_ADDS)):
+    for code, (field, limit) in BUDGETS.items():
+        value = getattr(cost, field)
         if value > limit:
             return CostError(code, value=f"{value:,}", limit=f"{limit:,}")
     return None
