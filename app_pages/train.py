@@ -8,7 +8,7 @@ to the session (studio.state) and becomes the active model for Evaluate and Pred
 import pandas as pd
 import streamlit as st
 
-from studio import charts, runs, state, urls
+from studio import charts, runs, state, uploads, urls
 from studio.i18n import labels_in_this_language, t
 from studio.sidebar import model_label
 
@@ -195,21 +195,10 @@ def upload_ui(studio) -> None:
             return
         st.session_state["model_upload_attempt"] = attempt + 1
         try:
-            model, _claimed = storage.load_model_bytes(upload.getvalue())
+            with st.spinner(t("train.upload.checking")):
+                uploads.accept(studio, upload.getvalue())
         except storage.ModelFileError as exc:
-            st.session_state["model_upload_error"] = t("train.upload.refused",
-                                                       reason=t(f"model_file.{exc.code}", **exc.values))
-            st.rerun()
-        number = studio.next_number()
-        report = None
-        data = state.get_data()
-        if data is not None:      # the accuracy shown is measured here, never read from the file
-            from mnist_core.evaluation import evaluate
-            report = evaluate(model, data.x_test, data.y_test)
-        name = t("train.upload.name", number=number)
-        studio.add(state.SessionModel(f"upload-{number}", name, "upload", {"arch": "uploaded"},
-                                      model=model, report=report))
-        studio.notify("notice.upload_active", name=name)
+            st.session_state["model_upload_error"] = uploads.refusal(exc)
         st.rerun()   # the sidebar, drawn before this page, names the new model at once
 
 

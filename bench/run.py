@@ -384,7 +384,8 @@ def bench_memory():
     from bench import memory
     readings, idle = memory.measure(6)
     growth = readings[-1] - readings[0]
-    row(f"Memory comes back: 6 sessions each train one dense epoch, open Predict and close "
+    row(f"Memory comes back: 6 sessions each train one dense epoch, draw on Predict, open every "
+        f"Inside view and Break it, and close "
         f"(target: within +{memory.TARGET_MIB} MiB of the server after the first)",
         f"+{growth:.0f} MiB ({readings[0]:.0f} → {readings[-1]:.0f} MiB)",
         f"after each session: {', '.join(f'{r:.0f}' for r in readings)} MiB; idle before any: "

@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
+from pathlib import Path
 
 from .data import ENV_VAR, MnistDataError, load_mnist
 
@@ -150,13 +152,29 @@ def _evaluate(args) -> int:
     return 0
 
 
+# The app's English catalogue: a refused model file (a code with values) reads the same here as on
+# the page, in the one place that English is written.
+CATALOGUE = Path(__file__).resolve().parents[1] / "studio" / "locales" / "en.json"
+
+
+def _english(exc: Exception) -> str:
+    """A ModelFileError in the catalogue's words; anything else as it is."""
+    code, values = getattr(exc, "code", None), getattr(exc, "values", None)
+    if code is None or values is None:
+        return str(exc)
+    try:
+        return json.loads(CATALOGUE.read_text(encoding="utf-8"))[f"model_file.{code}"].format(**values)
+    except (OSError, ValueError, KeyError):   # an installed library without the app beside it
+        return str(exc)
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     from .storage import ModelFileError
     try:
         return _train(args) if args.command == "train" else _evaluate(args)
     except (MnistDataError, ModelFileError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_english(exc) if isinstance(exc, ModelFileError) else exc}", file=sys.stderr)
         return 2
 
 

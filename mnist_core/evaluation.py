@@ -39,14 +39,15 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: i
                        minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
-def evaluate(model, images: np.ndarray, labels: np.ndarray, *, predictor: Predictor | None = None
-             ) -> EvaluationReport:
-    """Evaluate `model` on uint8 images (n, 28, 28) and integer labels (n,)."""
+def evaluate(model, images: np.ndarray, labels: np.ndarray, *, predictor: Predictor | None = None,
+             seconds: float | None = None) -> EvaluationReport:
+    """Evaluate `model` on uint8 images (n, 28, 28) and integer labels (n,); with `seconds`,
+    predict.OutOfTime once that long has passed."""
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 3 or len(images) != len(labels) or len(labels) == 0:
         raise ValueError("expected uint8 images (n, 28, 28) and n integer labels, n > 0")
     predictor = predictor or Predictor(model)
-    probabilities = predictor.predict_proba(to_model_input(images))
+    probabilities = predictor.predict_proba(to_model_input(images), seconds=seconds)
     predictions = probabilities.argmax(axis=1)
 
     clipped = np.clip(probabilities[np.arange(len(labels)), labels], EPSILON, 1 - EPSILON)

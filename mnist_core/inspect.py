@@ -14,9 +14,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .predict import gated
+from .predict import chunk_for, gated
 
-_probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> its probe models
+# model -> its compiled probes. No probe may refer to the model object (only to its layers and
+# tensors), or the entry would keep its own key alive: every model looked at would stay in memory.
+_probes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _batch(model, images) -> np.ndarray:
@@ -39,6 +41,14 @@ def _probe(model, name: str, outputs):
     return probes[name]
 
 
+def _chunk(model) -> int:
+    """predict.chunk_for(model), worked out once per model."""
+    probes = _probes.setdefault(model, {})
+    if "chunk" not in probes:
+        probes["chunk"] = chunk_for(model)
+    return probes["chunk"]
+
+
 def _forward(model, batch):
     return _probe(model, "output", model.layers[-1].output)(batch)
 
@@ -49,12 +59,15 @@ def _gradient_path(model):
     if "gradients" not in probes:
         signature = [tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32),
                      tf.TensorSpec((), tf.int32)]
+        # A sub-model of the same layers, never `model` itself: a probe that refers to its key
+        # keeps the key alive, and the WeakKeyDictionary would hold every model ever looked at.
+        forward = keras.Model(model.inputs[0], model.layers[-1].output)
 
         @tf.function(input_signature=signature, reduce_retracing=True)
         def gradients(path, target):
             with tf.GradientTape() as tape:
                 tape.watch(path)
-                probability = tf.gather(model(path, training=False), target, axis=1)
+                probability = tf.gather(forward(path, training=False), target, axis=1)
             return tape.gradient(probability, path)
         probes["gradients"] = gated(gradients)
     return probes["gradients"]
@@ -192,10 +205,12 @@ def _as_unit(images) -> np.ndarray:
     return images.astype(np.float32) / 255 if images.dtype == np.uint8 else images
 
 
-def penultimate(model, images, batch: int = 2048) -> np.ndarray:
-    """The features the classifier's last layer reads (the input of the final Dense), flattened."""
+def penultimate(model, images, batch: int | None = None) -> np.ndarray:
+    """The features the classifier's last layer reads (the input of the final Dense), flattened;
+    many images go through `batch` at a time (default: as many as the model's cost allows)."""
     probe = _probe(model, "penultimate", model.layers[-1].input)
     batched = _batch(model, images)
+    batch = batch or (_chunk(model) if len(batched) > 1 else 1)
     return np.concatenate([np.asarray(probe(batched[i:i + batch])).reshape(
         len(batched[i:i + batch]), -1) for i in range(0, len(batched), batch)])
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
 
-CHUNK = 2048   # large inputs go through in pieces, so memory stays flat
+from . import cost
 # At most this many forward passes run at once in the process; the rest wait their turn. A class
 # drawing at once would otherwise put a hundred calls into TensorFlow's shared thread pool together:
 # each would take as long as all of them, and each thread holds its own scratch memory.
@@ -32,23 +33,49 @@ def gated(function):
     return call
 
 
+class OutOfTime(TimeoutError):
+    """predict_proba ran past its time limit: `values` say how far it got (code "too_slow")."""
+
+    code = "too_slow"
+
+    def __init__(self, done: int, total: int, seconds: float):
+        self.values = {"done": done, "total": total, "seconds": round(seconds)}
+        super().__init__(f"{self.code} {self.values}")
+
+
+def chunk_for(model) -> int:
+    """Images per forward pass for `model`: large inputs go through in pieces whose layer outputs
+    stay within cost.CHUNK_BYTES and whose work within cost.CHUNK_MULTIPLY_ADDS, so memory stays
+    flat whatever the model (a wide upload gets smaller pieces)."""
+    try:
+        return cost.of_model(model).chunk()
+    except cost.CostError:      # a model built here, not read from a file: no budget applies
+        return cost.CHUNK_IMAGES
+
+
 class Predictor:
     """Fast, thread-safe probabilities from a Keras model, for images shaped (n, 28, 28) in [0, 1].
 
     `withhold_below`: the confidence under which `read` names no digit; a model trained with
     drawings carries its own in its metadata (chosen on held-out drawings), others use CONFIDENT.
+    `shared_slots=False` runs outside the INFERENCE_SLOTS: for work that costs only its owner (an
+    upload's evaluation), which must not make every learner's drawing wait.
     """
 
-    def __init__(self, model, withhold_below: float | None = None):
+    def __init__(self, model, withhold_below: float | None = None, *, shared_slots: bool = True):
         self.model = model
         self.withhold_below = CONFIDENT if withhold_below is None else float(withhold_below)
         self.input_shape = tuple(model.input_shape[1:])
+        self.chunk = chunk_for(model)
         signature = tf.TensorSpec((None,) + self.input_shape, tf.float32)
         # One trace for every batch size; reduce_retracing keeps it that way.
-        self._forward = gated(tf.function(lambda x: model(x, training=False),
-                                          input_signature=[signature], reduce_retracing=True))
+        forward = tf.function(lambda x: model(x, training=False), input_signature=[signature],
+                              reduce_retracing=True)
+        self._forward = gated(forward) if shared_slots else forward
 
-    def predict_proba(self, images) -> np.ndarray:
+    def predict_proba(self, images, *, seconds: float | None = None) -> np.ndarray:
+        """Probabilities (n, 10). With `seconds`, OutOfTime once that long has passed (checked
+        between chunks, each of which is bounded)."""
         images = np.asarray(images, dtype=np.float32)
         if images.shape == (28, 28):
             images = images[None]
@@ -57,10 +84,15 @@ class Predictor:
         if not np.isfinite(images).all():
             raise ValueError("images hold NaN or infinite values")
         batch = images.reshape((len(images),) + self.input_shape)
-        if len(batch) <= CHUNK:
+        if len(batch) <= self.chunk:
             return self._forward(batch).numpy()
-        return np.concatenate([self._forward(batch[i:i + CHUNK]).numpy()
-                               for i in range(0, len(batch), CHUNK)])
+        deadline = None if seconds is None else time.monotonic() + seconds
+        parts = []
+        for start in range(0, len(batch), self.chunk):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise OutOfTime(start, len(batch), seconds)
+            parts.append(self._forward(batch[start:start + self.chunk]).numpy())
+        return np.concatenate(parts)
 
     def predict(self, images) -> np.ndarray:
         """The digit each image most likely shows."""

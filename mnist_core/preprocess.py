@@ -294,23 +294,13 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_UPLOAD_PIXELS = 4096 * 4096      # more than any photo of a digit needs; bigger is a bomb
 
 
-IMAGE_MESSAGES = {   # English text; studio/ translates the codes
-    "empty": "The file is empty.",
-    "too_big": "The file is {mib:.1f} MiB; pictures are limited to {limit} MiB.",
-    "too_many_pixels": "The picture is {width}x{height} pixels; at most {limit} megapixels are accepted.",
-    "bomb": "The picture is far too large when decoded (a decompression bomb?): refused.",
-    "unreadable": "This file is not a picture that can be read (PNG, JPEG, GIF, BMP or WebP), or it "
-                  "is truncated.",
-    "too_small": "The picture is only {width}x{height} pixels: too small to hold a readable digit.",
-}
-
-
 class ImageFileError(ValueError):
-    """An uploaded file that is not a usable picture: `code` says why, `values` fill the message."""
+    """An uploaded file that is not a usable picture: `code` says why, `values` fill the message
+    (the catalogue's `image_file.<code>`); str() is the code and values, for logs."""
 
     def __init__(self, code: str, **values):
         self.code, self.values = code, values
-        super().__init__(IMAGE_MESSAGES[code].format(**values))
+        super().__init__(f"{code} {values}" if values else code)
 
 
 def image_from_bytes(payload: bytes) -> np.ndarray:

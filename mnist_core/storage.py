@@ -2,10 +2,14 @@
 
 The metadata (architecture, hyperparameters, history, test accuracy, date, seed) is a JSON entry
 added to the `.keras` zip, so a downloaded model is one file that plain `keras.models.load_model`
-still opens. Loading treats every file as hostile: size and zip checks first, then every object the
-config names is checked against an allow-list before Keras deserializes anything, then Keras safe
-mode, a check that Keras' global settings are unchanged, and a check that the model really maps a
-28x28 digit to 10 probabilities.
+still opens. Loading treats every file as hostile: size and zip checks first (the zip's directory,
+then each entry's size, before any entry is read), then every object the config names is checked
+against an allow-list and the network's cost (mnist_core.cost) against a budget before Keras
+builds anything, then Keras safe mode, a check that Keras' global settings are unchanged, and a
+check that the model really maps a 28x28 digit to 10 probabilities.
+
+Refusals are ModelFileError(code, **values); the words for each code are in the app's catalogue
+(studio/locales/*.json, keys `model_file.<code>`), which the command line reads too.
 """
 
 from __future__ import annotations
@@ -20,9 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cost
+
 METADATA_ENTRY = "mnist_studio.json"
+CONFIG_ENTRY, WEIGHTS_ENTRY = "config.json", "model.weights.h5"
 MAX_MODEL_BYTES = 50 * 1024 * 1024          # far above any MNIST model, far below harm
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # a zip bomb stops here
+MAX_ENTRIES = 16                            # Keras writes 3 entries, we add 1
+MAX_ENTRY_BYTES = 1024 * 1024               # every entry but the weights: config.json, metadata
+# The weights entry holds each parameter at most as float64 with two optimizer slots (Adam), plus
+# HDF5's own structure: a file that claims more than its config's parameters is refused unread.
+WEIGHT_BYTES_PER_PARAMETER = 24
+WEIGHTS_OVERHEAD_BYTES = 2 * 1024 * 1024
 ACCEPTED_INPUTS = {(784,), (28, 28), (28, 28, 1)}
 
 # Everything a model file may name, checked before Keras deserializes anything. Keras resolves a
@@ -56,44 +69,16 @@ ALLOWED_ACTIVATIONS = {
     "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish",
     "sigmoid", "hard_sigmoid", "tanh", "softplus", "softsign", "softmax", "log_softmax", "exponential"}
 
-# What a refused file is told, by code (studio/ translates the codes; this is the English text).
-MESSAGES = {
-    "missing": "There is no model file at {path}.",
-    "too_big": "The file is {mib:.0f} MiB; model files are limited to {limit} MiB.",
-    "not_zip": "This is not a .keras model file (a .keras file is a zip archive). "
-               "Save models with model.save('name.keras').",
-    "damaged_zip": "The model file is a damaged zip archive ({detail}).",
-    "zip_bomb": "The model file unpacks to more than {limit} MiB: refused.",
-    "not_keras": "This zip is not a Keras model: it has no config.json and model.weights.h5. "
-                 "Save models with model.save('name.keras').",
-    "corrupt_config": "The model's config.json is not valid JSON: the file is corrupt.",
-    "code_layer": "The model contains a {name} layer, which runs code stored in the file. "
-                  "MNIST Studio refuses such models.",
-    "foreign_object": "The model names {name!r} from {module!r}, which is not one of the Keras "
-                      "layers, activations and initializers that MNIST classifiers use. "
-                      "MNIST Studio refuses it without loading it.",
-    "foreign_function": "The model names the function {name!r}, which is not an activation. "
-                        "MNIST Studio refuses it without loading it.",
-    "keras_failed": "Keras could not load this model ({detail}).",
-    "changed_keras": "Loading this model changed Keras' settings ({detail}); they were put back "
-                     "and the model refused.",
-    "not_single_io": "The model has no single input and output.",
-    "wrong_input": "The model takes inputs shaped {shape}; an MNIST model takes 28x28 digits "
-                   "(784 values, 28x28 or 28x28x1).",
-    "wrong_output": "The model outputs {shape}; an MNIST model outputs 10 classes.",
-    "fails_on_input": "The model fails on a test input ({detail}).",
-    "not_probabilities": "The model's outputs are not probabilities (its last layer must be a "
-                         "softmax over the 10 digits).",
-}
 CODE_LAYERS = {"Lambda", "TFSMLayer"}   # named in the message: the commonest way to hide code
 
 
 class ModelFileError(Exception):
-    """The file is not a usable MNIST model: `code` says why, `values` fill the message."""
+    """The file is not a usable MNIST model: `code` says why, `values` fill the message (the
+    catalogue's `model_file.<code>`); str() is the code and values, for logs."""
 
     def __init__(self, code: str, **values):
         self.code, self.values = code, values
-        super().__init__(MESSAGES[code].format(**values))
+        super().__init__(f"{code} {values}" if values else code)
 
 
 def save_model(model, path, metadata: dict | None = None) -> Path:
@@ -137,16 +122,48 @@ def read_metadata(path) -> dict:
 
 def load_model(path) -> tuple:
     """Load a `.keras` file safely -> (model, metadata). Raises ModelFileError for anything wrong."""
-    path = Path(path)
+    model, metadata, _ = _load(Path(path))
+    return model, metadata
+
+
+def load_model_bytes(payload: bytes) -> tuple:
+    """Load a model sent as bytes -> (model, metadata), by the same checks as a file."""
+    model, metadata, _ = _load_bytes(payload)
+    return model, metadata
+
+
+def load_upload(payload: bytes) -> tuple:
+    """Load an uploaded model -> (model, its cost.ModelCost). What the file claims about itself
+    (its metadata) is not returned: an upload is measured, never believed."""
+    model, _, model_cost = _load_bytes(payload)
+    return model, model_cost
+
+
+def _load_bytes(payload: bytes) -> tuple:
+    """The user's file name is never used: the bytes go to a private temp file."""
+    if len(payload) > MAX_MODEL_BYTES:
+        raise ModelFileError("too_big", mib=len(payload) / 2**20, limit=MAX_MODEL_BYTES // 2**20)
+    with tempfile.TemporaryDirectory() as workdir:
+        path = Path(workdir) / "upload.keras"
+        path.write_bytes(payload)
+        return _load(path)
+
+
+def _load(path: Path) -> tuple:
     with _open_checked_zip(path) as archive:
         names = set(archive.namelist())
-        if "config.json" not in names or "model.weights.h5" not in names:
+        if CONFIG_ENTRY not in names or WEIGHTS_ENTRY not in names:
             raise ModelFileError("not_keras")
         try:
-            config = json.loads(archive.read("config.json"))
+            config = json.loads(_read_entry(archive, CONFIG_ENTRY))
             check_config(config)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ModelFileError("corrupt_config") from exc
+        model_cost = checked_cost(config)
+        weights = archive.getinfo(WEIGHTS_ENTRY).file_size
+        if weights > WEIGHT_BYTES_PER_PARAMETER * model_cost.parameters + WEIGHTS_OVERHEAD_BYTES:
+            raise ModelFileError("weights_too_big", mib=weights / 2**20,
+                                 parameters=f"{model_cost.parameters:,}")
         metadata = _metadata_from(archive)
 
     import keras  # only here: reading metadata must not import TensorFlow
@@ -160,17 +177,21 @@ def load_model(path) -> tuple:
     if changed:   # defence in depth: the allow-list should make this unreachable
         raise ModelFileError("changed_keras", detail=", ".join(changed))
     _check_is_mnist_classifier(model)
-    return model, metadata
+    return model, metadata, model_cost
 
 
-def load_model_bytes(payload: bytes) -> tuple:
-    """Load an uploaded model. The user's file name is never used: it goes to a private temp file."""
-    if len(payload) > MAX_MODEL_BYTES:
-        raise ModelFileError("too_big", mib=len(payload) / 2**20, limit=MAX_MODEL_BYTES // 2**20)
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir) / "upload.keras"
-        path.write_bytes(payload)
-        return load_model(path)
+def checked_cost(config: dict) -> cost.ModelCost:
+    """The cost of the network `config` describes, refused (ModelFileError) when it is over the
+    budget in mnist_core.cost or is not an MNIST classifier's shape, before Keras builds it."""
+    try:
+        model_cost = cost.estimate(config)
+    except cost.CostError as exc:
+        raise ModelFileError(exc.code, **exc.values) from exc
+    if model_cost.input_shape not in ACCEPTED_INPUTS:
+        raise ModelFileError("wrong_input", shape=str(model_cost.input_shape))
+    if model_cost.output_shape != (10,):
+        raise ModelFileError("wrong_output", shape=str(model_cost.output_shape))
+    return model_cost
 
 
 def _open_checked_zip(path: Path) -> zipfile.ZipFile:
@@ -181,23 +202,60 @@ def _open_checked_zip(path: Path) -> zipfile.ZipFile:
         raise ModelFileError("too_big", mib=size / 2**20, limit=MAX_MODEL_BYTES // 2**20)
     if not zipfile.is_zipfile(path):
         raise ModelFileError("not_zip")
+    entries = _directory_entries(path)   # before zipfile reads the directory into memory
+    if entries is None or entries > MAX_ENTRIES:
+        raise ModelFileError("too_many_entries", limit=MAX_ENTRIES)
     try:
         archive = zipfile.ZipFile(path)
-        total = sum(info.file_size for info in archive.infolist())
+        infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ModelFileError("damaged_zip", detail=str(exc)) from exc
-    if total > MAX_UNCOMPRESSED_BYTES:
+        raise ModelFileError("damaged_zip", detail=_first_line(exc)) from exc
+    oversized = next((i for i in infos if i.filename != WEIGHTS_ENTRY and i.file_size > MAX_ENTRY_BYTES), None)
+    if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
         archive.close()
         raise ModelFileError("zip_bomb", limit=MAX_UNCOMPRESSED_BYTES // 2**20)
+    if oversized is not None:
+        archive.close()
+        raise ModelFileError("entry_too_big", name=oversized.filename[:80], mib=oversized.file_size / 2**20,
+                             limit=MAX_ENTRY_BYTES // 2**20)
     return archive
+
+
+_END_OF_DIRECTORY = b"PK\x05\x06"
+
+
+def _directory_entries(path: Path) -> int | None:
+    """How many entries the zip's end-of-directory record announces (None when it can't be found,
+    or for a ZIP64 archive, which no 50 MiB model file needs)."""
+    import struct
+    with open(path, "rb") as file:
+        file.seek(0, os.SEEK_END)
+        tail_size = min(file.tell(), 22 + 65535)          # the record, and its comment at most
+        file.seek(-tail_size, os.SEEK_END)
+        tail = file.read()
+    at = tail.rfind(_END_OF_DIRECTORY)
+    if at < 0 or len(tail) - at < 22:
+        return None
+    total = struct.unpack("<H", tail[at + 10:at + 12])[0]
+    return None if total == 0xFFFF else total
+
+
+def _read_entry(archive: zipfile.ZipFile, name: str) -> bytes:
+    """An entry's bytes, never more than MAX_ENTRY_BYTES whatever its header claims."""
+    with archive.open(name) as entry:
+        payload = entry.read(MAX_ENTRY_BYTES + 1)
+    if len(payload) > MAX_ENTRY_BYTES:
+        raise ModelFileError("entry_too_big", name=name, mib=len(payload) / 2**20,
+                             limit=MAX_ENTRY_BYTES // 2**20)
+    return payload
 
 
 def _metadata_from(archive: zipfile.ZipFile) -> dict:
     if METADATA_ENTRY not in archive.namelist():
         return {}
     try:
-        metadata = json.loads(archive.read(METADATA_ENTRY))
-    except (ValueError, UnicodeDecodeError):
+        metadata = json.loads(_read_entry(archive, METADATA_ENTRY))
+    except (ValueError, UnicodeDecodeError, RecursionError, zipfile.BadZipFile):
         return {}
     return metadata if isinstance(metadata, dict) else {}
 

@@ -64,20 +64,20 @@ def test_animated_gif_gives_its_first_frame():
 
 def test_truncated_png():
     payload = encode(seven(), "PNG")
-    with pytest.raises(ImageFileError, match="truncated|not a picture"):
+    with pytest.raises(ImageFileError, match="^unreadable"):
         image_from_bytes(payload[: len(payload) // 2])
 
 
 @pytest.mark.parametrize("payload", [b"GIF89a", b"\x00" * 100, b"<svg></svg>", b"PK\x03\x04zip"])
 def test_not_a_picture(payload):
-    with pytest.raises(ImageFileError, match="not a picture"):
+    with pytest.raises(ImageFileError, match="^unreadable"):
         image_from_bytes(payload)
 
 
 def test_empty_and_oversized_files():
-    with pytest.raises(ImageFileError, match="empty"):
+    with pytest.raises(ImageFileError, match="^empty"):
         image_from_bytes(b"")
-    with pytest.raises(ImageFileError, match="limited"):
+    with pytest.raises(ImageFileError, match="^too_big"):
         image_from_bytes(b"\x89PNG" + bytes(MAX_UPLOAD_BYTES))
 
 
@@ -94,12 +94,12 @@ def bomb_png(width, height) -> bytes:
 def test_decompression_bomb_is_refused_from_its_header(size):
     payload = bomb_png(*size)
     assert len(payload) < 100_000
-    with pytest.raises(ImageFileError, match="megapixels|bomb"):
+    with pytest.raises(ImageFileError, match="^(too_many_pixels|bomb)"):
         image_from_bytes(payload)
 
 
 def test_tiny_images_are_refused():
-    with pytest.raises(ImageFileError, match="too small"):
+    with pytest.raises(ImageFileError, match="^too_small"):
         image_from_bytes(encode(Image.new("L", (1, 1), 255), "PNG"))
 
 

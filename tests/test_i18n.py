@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from mnist_core import models, predict, preprocess, storage
+from mnist_core import cost, models, predict
 from studio import runs, state
 
 from .conftest import ROOT
@@ -22,6 +22,15 @@ def _data_env(mnist_path, monkeypatch):
     monkeypatch.setenv("MNIST_DATA", str(mnist_path))
 
 
+def raised_codes(*errors: str) -> set[str]:
+    """The codes mnist_core raises with these error classes (their words live only in the catalogue)."""
+    pattern = r"\b(?:%s)\(\s*\"([a-z_]+)\"" % "|".join(errors)
+    codes = {code for path in (ROOT / "mnist_core").glob("*.py")
+             for code in re.findall(pattern, path.read_text("utf-8"))}
+    assert codes, errors
+    return codes
+
+
 def used_keys() -> set[str]:
     """Every key the code asks for: literal t("...") calls, and the families built from codes."""
     keys = set()
@@ -33,8 +42,9 @@ def used_keys() -> set[str]:
     keys |= {f"arch.{a}.{part}" for a in models.ARCHITECTURES for part in ("title", "short", "description")}
     keys |= {f"hparam.{p}{suffix}" for a in models.ARCHITECTURES.values() for p in a.params
              for suffix in ("", ".help")}
-    keys |= {f"model_file.{code}" for code in storage.MESSAGES}
-    keys |= {f"image_file.{code}" for code in preprocess.IMAGE_MESSAGES}
+    keys |= {f"model_file.{code}" for code in raised_codes("ModelFileError", "CostError")}
+    keys |= {f"model_file.{code}" for code in [*cost.BUDGETS, predict.OutOfTime.code]}
+    keys |= {f"image_file.{code}" for code in raised_codes("ImageFileError")}
     keys |= {f"reading.{code}" for code in predict.PROBLEMS}
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
              for kind in ("bundled", "run", "upload", "tuned")}

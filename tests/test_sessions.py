@@ -104,3 +104,28 @@ def test_a_trained_model_is_freed_once_its_session_is_released():
     del at
     gc.collect()
     assert model_ref() is None
+
+
+def test_a_model_looked_inside_is_freed_once_its_session_is_released():
+    """Every Inside view compiles probes for the model (and Break it a copy with its own): none of
+    them may keep the model alive after the session lets go of it."""
+    from studio.inside import VIEWS
+    at = open_page("train")
+    start_tiny_run(at)
+    studio = at.session_state["studio"]
+    assert wait_for(at, lambda a: "run-1" in studio.models)
+    at.query_params["index"] = "0"
+    at.switch_page("app_pages/predict.py").run()
+    for view in VIEWS:
+        at.session_state["inside_view"] = view
+        at.run()
+        assert not at.exception and not at.error, view
+    at.slider(key="break_off").set_value(50).run()
+    assert any(m.label == "Broken copy says" for m in at.metric)
+    model_ref = weakref.ref(studio.models["run-1"].model)
+    broken_ref = weakref.ref(studio.broken[1])
+    assert studio.models["run-1"].inside is not None          # the neighbour index was built
+    studio.release()
+    del at
+    gc.collect()
+    assert model_ref() is None and broken_ref() is None

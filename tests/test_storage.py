@@ -51,7 +51,7 @@ def test_reading_metadata_does_not_import_tensorflow(tmp_path, small_model):
 
 
 def test_random_bytes_are_refused(rng):
-    with pytest.raises(ModelFileError, match="not a .keras model file"):
+    with pytest.raises(ModelFileError, match="^not_zip"):
         storage.load_model_bytes(rng.bytes(5000))
 
 
@@ -59,21 +59,21 @@ def test_zip_with_wrong_contents_is_refused(tmp_path):
     path = tmp_path / "x.keras"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("hello.txt", "hi")
-    with pytest.raises(ModelFileError, match="not a Keras model"):
+    with pytest.raises(ModelFileError, match="^not_keras"):
         storage.load_model(path)
 
 
 def test_corrupt_config_is_refused(tmp_path, small_model):
     path = storage.save_model(small_model, tmp_path / "m.keras")
     _rewrite_entry(path, "config.json", b"{not json")
-    with pytest.raises(ModelFileError, match="corrupt"):
+    with pytest.raises(ModelFileError, match="^corrupt_config"):
         storage.load_model(path)
 
 
 def test_corrupt_weights_are_refused(tmp_path, small_model):
     path = storage.save_model(small_model, tmp_path / "m.keras")
     _rewrite_entry(path, "model.weights.h5", b"\x89HDF\r\n garbage")
-    with pytest.raises(ModelFileError, match="Keras could not load"):
+    with pytest.raises(ModelFileError, match="^keras_failed"):
         storage.load_model(path)
 
 
@@ -94,7 +94,7 @@ def test_lambda_layer_is_refused_and_never_runs(tmp_path):
     marker.unlink(missing_ok=True)      # building the model ran it once; that is not the loader
     path = tmp_path / "lambda.keras"
     model.save(path)
-    with pytest.raises(ModelFileError, match="Lambda"):
+    with pytest.raises(ModelFileError, match="^code_layer.*Lambda"):
         storage.load_model(path)
     assert not marker.exists()
 
@@ -112,7 +112,7 @@ def test_module_injection_in_config_is_refused(tmp_path, small_model):
         config["config"]["layers"][1]["module"] = "os"
         config["config"]["layers"][1]["class_name"] = "system"
     path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"), system_layer)
-    with pytest.raises(ModelFileError, match="not one of the Keras") as refused:
+    with pytest.raises(ModelFileError, match="^foreign_object") as refused:
         storage.load_model(path)
     assert refused.value.code == "foreign_object" and refused.value.values["module"] == "os"
 
@@ -146,7 +146,7 @@ def test_global_state_functions_are_refused_and_never_run(tmp_path, small_model,
     path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"),
                         _function_as_activation(module, name))
     before = _process_state()
-    with pytest.raises(ModelFileError, match=f"function '{name}', which is not an activation") \
+    with pytest.raises(ModelFileError, match=f"^foreign_function.*'{name}'") \
             as refused:
         storage.load_model(path)
     assert refused.value.code == "foreign_function"
@@ -199,14 +199,14 @@ def test_nested_compile_config_is_refused(tmp_path, small_model):
     def nested(config):
         config["config"]["layers"][1]["compile_config"] = {"optimizer": "adam"}
     path = _with_config(storage.save_model(small_model, tmp_path / "m.keras"), nested)
-    with pytest.raises(ModelFileError, match="compile_config"):
+    with pytest.raises(ModelFileError, match="^foreign_object.*compile_config"):
         storage.load_model(path)
 
 
 def test_deeply_nested_config_is_a_message_not_a_crash(tmp_path, small_model):
     path = storage.save_model(small_model, tmp_path / "m.keras")
     _rewrite_entry(path, "config.json", b"[" * 100_000 + b"]" * 100_000)
-    with pytest.raises(ModelFileError, match="corrupt"):
+    with pytest.raises(ModelFileError, match="^corrupt_config"):
         storage.load_model(path)
 
 
@@ -245,10 +245,10 @@ def test_custom_object_is_refused(tmp_path):
 
 @pytest.mark.parametrize("build, message", [
     (lambda: keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
-                               keras.layers.Dense(10, activation="softmax")]), "takes inputs shaped"),
+                               keras.layers.Dense(10, activation="softmax")]), "^wrong_input"),
     (lambda: keras.Sequential([keras.Input((784,)), keras.layers.Dense(5, activation="softmax")]),
-     "outputs"),
-    (lambda: keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)]), "not probabilities"),
+     "^wrong_output"),
+    (lambda: keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)]), "^not_probabilities"),
 ])
 def test_models_that_are_not_mnist_classifiers_are_refused(tmp_path, build, message):
     path = tmp_path / "other.keras"
@@ -259,11 +259,11 @@ def test_models_that_are_not_mnist_classifiers_are_refused(tmp_path, build, mess
 
 def test_oversized_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(storage, "MAX_MODEL_BYTES", 1000)
-    with pytest.raises(ModelFileError, match="limited"):
+    with pytest.raises(ModelFileError, match="^too_big"):
         storage.load_model_bytes(bytes(2000))
     big = tmp_path / "big.keras"
     big.write_bytes(bytes(2000))
-    with pytest.raises(ModelFileError, match="limited"):
+    with pytest.raises(ModelFileError, match="^too_big"):
         storage.load_model(big)
 
 
@@ -273,12 +273,12 @@ def test_zip_bomb_is_refused(tmp_path):
         archive.writestr("config.json", "{}")
         archive.writestr("model.weights.h5", bytes(250 * 2**20))
     assert path.stat().st_size < storage.MAX_MODEL_BYTES
-    with pytest.raises(ModelFileError, match="unpacks to more than"):
+    with pytest.raises(ModelFileError, match="^zip_bomb"):
         storage.load_model(path)
 
 
 def test_missing_file_and_wrong_suffix(tmp_path, small_model):
-    with pytest.raises(ModelFileError, match="no model file"):
+    with pytest.raises(ModelFileError, match="^missing"):
         storage.load_model(tmp_path / "absent.keras")
     with pytest.raises(ValueError, match=".keras"):
         storage.save_model(small_model, tmp_path / "m.h5")

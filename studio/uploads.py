@@ -1,0 +1,42 @@
+"""A model a learner uploads: checked, measured on the test set, and kept in their session.
+
+The Train page only draws the uploader and the answer; the work is here. Loading is
+mnist_core.storage's (every check, the cost budget included, before Keras builds anything). The
+test-set accuracy shown is measured here, never read from the file: on the uploader's own script
+thread, off the shared inference slots that every learner's drawing waits for, in chunks sized by
+the model's cost, and stopped after cost.EVALUATION_SECONDS, so a slow upload costs its owner only.
+"""
+
+from __future__ import annotations
+
+from . import state
+from .i18n import t
+
+
+def accept(studio: state.Studio, payload: bytes) -> state.SessionModel:
+    """Load, measure and keep an uploaded model (it becomes the active one). Raises
+    storage.ModelFileError, a code with values, for a file that can't be used."""
+    from mnist_core import cost, storage
+    from mnist_core.evaluation import evaluate
+    from mnist_core.predict import OutOfTime, Predictor
+    model, _ = storage.load_upload(payload)
+    report = None
+    data = state.get_data()
+    if data is not None:
+        own = Predictor(model, shared_slots=False)
+        try:
+            report = evaluate(model, data.x_test, data.y_test, predictor=own,
+                              seconds=cost.EVALUATION_SECONDS)
+        except OutOfTime as exc:
+            raise storage.ModelFileError(exc.code, **exc.values) from exc
+    number = studio.next_number()
+    name = t("train.upload.name", number=number)
+    entry = studio.add(state.SessionModel(f"upload-{number}", name, "upload", {"arch": "uploaded"},
+                                          model=model, report=report))
+    studio.notify("notice.upload_active", name=name)
+    return entry
+
+
+def refusal(error) -> str:
+    """Why a file was refused, in the visitor's language."""
+    return t("train.upload.refused", reason=t(f"model_file.{error.code}", **error.values))
