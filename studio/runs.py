@@ -10,7 +10,7 @@ import streamlit as st
 
 from mnist_core import jobs
 
-from . import charts, figures, state
+from . import charts, figures, keep, state
 from .inside import GROWTH_POINTS, growth_ui
 from .i18n import ordinal, t
 
@@ -49,7 +49,8 @@ def start_run(spec: jobs.RunSpec) -> None:
     try:
         from mnist_core.cluster import make_job     # a Ray actor when RAY_ADDRESS is set
         job = make_job(spec, data, keep_running=state.session_alive_check(), name=name,
-                               on_done=studio.run_finished(key, name),
+                               on_done=keep.saving(studio, number, key, name,
+                                                   studio.run_finished(key, name)),
                                watch=data.x_test[:GROWTH_POINTS])
         job.start()
     except jobs.QueueFullError:

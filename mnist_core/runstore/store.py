@@ -183,8 +183,9 @@ class RunStore:
 
     # --- Learners ----------------------------------------------------------------------------
 
-    def learner(self, secret: str) -> int:
-        """The id of the learner holding `secret` (created on first sight)."""
+    def learner(self, secret: str, *, create: bool = True) -> int | None:
+        """The id of the learner holding `secret`: created on first sight, or with `create=False`
+        None for a secret never seen (a visitor who only reads leaves no row)."""
         if not is_token(secret):
             raise ValueError("a learner's secret is 16-64 url-safe characters")
         hashed, now = digest(secret), self._now()
@@ -195,6 +196,8 @@ class RunStore:
             if found is not None:
                 connection.execute(learners.update().where(learners.c.id == found).values(seen_at=now))
                 return found
+            if not create:
+                return None
             return connection.execute(learners.insert().values(
                 secret_hash=hashed, created_at=now, seen_at=now).returning(learners.c.id)).scalar_one()
         try:
