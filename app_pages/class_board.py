@@ -35,8 +35,8 @@ def start_ui(store) -> None:
 
 
 def created_ui(code: str) -> None:
-    """Right after creating a class: the link to share and the key to keep, shown once."""
-    if st.session_state.pop("board_created", None) != code:
+    """After creating a class: the link to share and the key to keep, in this session only."""
+    if st.session_state.get("board_created") != code:
         return
     st.success(t("board.created"))
     st.markdown(t("board.share"))
@@ -65,11 +65,8 @@ def publish_ui(store, code: str) -> None:
                 st.toast(t("board.published"), icon=":material/check:")
 
 
-def open_ui(store, code: str) -> None:
+def open_ui(code: str, entries) -> None:
     """Open a published run in Evaluate or Predict, as this session's read-only model."""
-    entries = store.board(code)
-    if not entries:
-        return
     labels = {e.id: board.label(e) for e in entries}
     left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
     picked = left.selectbox(t("board.open_run"), list(labels), format_func=labels.get, key="board_pick")
@@ -79,7 +76,27 @@ def open_ui(store, code: str) -> None:
         board.open_entry(code, picked, "predict")
 
 
+def hide_ui(store, code: str, key: str, entries) -> None:
+    labels = {e.id: board.label(e) for e in entries}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    hidden = left.selectbox(t("board.teacher.entry"), list(labels), format_func=labels.get, key="board_hide")
+    if right.button(t("board.teacher.hide"), icon=":material/visibility_off:"):
+        store.hide(code, key, hidden)
+        st.rerun(scope="fragment")
+
+
+def live_ui(store, code: str) -> None:
+    """The board and what acts on its entries, redrawn every REFRESH_SECONDS: runs appear live."""
+    entries = board.live_ui(code)
+    if entries:
+        open_ui(code, entries)
+        key = st.session_state.get(KEYS, {}).get(code)
+        if key:
+            hide_ui(store, code, key, entries)
+
+
 def teacher_ui(store, code: str, closed: bool) -> None:
+    """The teacher key, checked once a session; with it, hiding entries (on the board) and closing."""
     held = st.session_state.setdefault(KEYS, {})
     with st.expander(t("board.teacher"), expanded=code in held):
         key = st.text_input(t("board.teacher.key"), value=held.get(code, ""), type="password",
@@ -90,14 +107,9 @@ def teacher_ui(store, code: str, closed: bool) -> None:
         if not (is_token(key) and store.is_teacher(code, key)):
             st.error(t("store.error.wrong_key"))
             return
-        held[code] = key
-        entries = store.board(code)
-        if entries:
-            labels = {e.id: board.label(e) for e in entries}
-            hidden = st.selectbox(t("board.teacher.entry"), list(labels), format_func=labels.get)
-            if st.button(t("board.teacher.hide"), icon=":material/visibility_off:"):
-                store.hide(code, key, hidden)
-                st.rerun()
+        if held.get(code) != key:
+            held[code] = key
+            st.rerun()           # the board's entries get their Hide control
         if not closed and st.button(t("board.teacher.close"), icon=":material/lock:"):
             store.close_class(code, key)
             st.rerun()
@@ -116,9 +128,8 @@ def board_ui(store, code: str) -> None:
         st.info(t("board.closed"), icon=":material/lock:")
     else:
         publish_ui(store, code)
-    st.fragment(board.live_ui, run_every=board.REFRESH_SECONDS)(code)
-    open_ui(store, code)
     teacher_ui(store, code, info.closed)
+    st.fragment(live_ui, run_every=board.REFRESH_SECONDS)(store, code)
 
 
 def main():

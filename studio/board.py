@@ -59,7 +59,7 @@ def per_digit_ui(entries) -> None:
                       dtype=float)
     st.markdown(t("board.per_digit"))
     charts.heatmap(np.round(matrix * 100, 1), row="run", column="digit", value="accuracy",
-                   scheme="greens", linear=True, height=60 + 28 * len(entries), key="board-digits",
+                   scheme="greens", linear=True, height=max(130, 60 + 32 * len(entries)), key="board-digits",
                    row_labels=[label(e) for e in entries])
 
 
@@ -83,24 +83,25 @@ def confusions_ui(entries) -> None:
                               count=f"{int(total[true_digit, predicted]):,}"))
 
 
-def live_ui(code: str) -> None:
-    """The board itself, redrawn every REFRESH_SECONDS in a fragment."""
+def live_ui(code: str) -> list:
+    """The board itself (the page redraws it every REFRESH_SECONDS) -> its entries."""
     store = keep.get_store()
     if store is None:
         st.warning(t("store.unavailable", detail=keep.plain(keep.problem() or "")))
-        return
+        return []
     try:
         entries = store.board(code)
     except StoreError as exc:
         st.warning(keep.error_text(exc))
-        return
+        return []
     if not entries:
         st.info(t("board.empty"))
-        return
+        return []
     table_ui(entries)
     curves_ui(entries)
     per_digit_ui(entries)
     confusions_ui(entries)
+    return entries
 
 
 def open_entry(code: str, entry_id: int, page: str) -> None:
