@@ -73,7 +73,10 @@ def test_a_run_is_kept_and_read_back_by_its_learner_only(store):
 def test_the_same_secret_is_the_same_learner_and_a_bad_one_is_refused(store):
     secret = new_secret()
     assert len(secret) >= 43                                  # 256 random bits, base64url
+    assert store.learner(new_secret(), create=False) is None     # a visitor who only reads: no row
+    assert store.counts()["learners"] == 0
     assert store.learner(secret) == store.learner(secret) != store.learner(new_secret())
+    assert store.learner(secret, create=False) == store.learner(secret)
     for bad in ("", "short", "x" * 65, "a b c d e f g h i j k l", None, "é" * 20):
         with pytest.raises(ValueError):
             store.learner(bad)

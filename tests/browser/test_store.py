@@ -6,13 +6,12 @@ import re
 import time
 from urllib.parse import urlparse
 
-import numpy as np
 import pytest
 
-from mnist_core.runstore import RunRecord, RunStore, database_url, new_secret
+from mnist_core.runstore import RunStore, database_url, new_secret
 from studio.keep import COOKIE
 
-from ..conftest import ROOT
+from ..stored_runs import seeded_record
 from .conftest import shot, start_server, stop_server, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -32,18 +31,10 @@ def context_page(browser, cookie_for: str | None = None, secret: str | None = No
     return page
 
 
-def seed_run(url: str, secret: str, accuracy: float = 0.9796) -> None:
-    """A run stored for the learner holding `secret`, as a finished run is stored (the bundled
-    tutorial model as its file), so the board tests need not train."""
+def seed_run(url: str, secret: str) -> None:
+    """A run stored for the learner holding `secret`, so the board test need not train."""
     store = RunStore(url)
-    confusion = np.diag(np.full(10, 980)) + np.eye(10, k=1, dtype=int) * 3
-    confusion[4, 9] = 40
-    record = RunRecord(1, "run 1 · dense", "dense", 407_050, accuracy, 15.8,
-                       {"metadata": {"arch": "dense", "epochs": 2, "test_accuracy": accuracy,
-                                     "history": {"accuracy": [0.92, accuracy]}},
-                        "confusion": confusion.tolist(), "per_digit": {"recall": [accuracy] * 10}},
-                       (ROOT / "models" / "tutorial.keras").read_bytes())
-    store.save_run(store.learner(secret), record)
+    store.save_run(store.learner(secret), seeded_record())
     store.close()
 
 
