@@ -51,26 +51,42 @@ _log = get_logger(__name__)
 
 _store: runstore.RunStore | None = None
 _failure: tuple[float, str] | None = None
+_opening = False
 _lock = threading.Lock()
 
 
 def get_store() -> runstore.RunStore | None:
-    """The process's store, or None while it can't be opened (the reason: problem())."""
-    global _store, _failure
+    """The process's store, or None while it can't be opened (the reason: problem()).
+
+    The first attempt is made at once; after a failure, a retry at most every RETRY_SECONDS runs
+    on a thread of its own, so no page waits for an unreachable server's connect timeout."""
+    global _opening
     with _lock:
-        if _store is not None:
+        if _store is not None or _opening:
             return _store
-        if _failure and time.monotonic() - _failure[0] < RETRY_SECONDS:
+        first = _failure is None
+        if not first and time.monotonic() - _failure[0] < RETRY_SECONDS:
             return None
-        try:
-            _store = runstore.open_store()
-        except StoreError as exc:
-            _failure = (time.monotonic(), str(exc.values.get("detail", exc)))
-            _log.warning("run store unavailable: %s", exc)
-            return None
-        _failure = None
-        threading.Thread(target=_janitor, args=(_store,), name="mnist-store-janitor", daemon=True).start()
-        return _store
+        _opening = True
+    if first:
+        _open()
+    else:
+        threading.Thread(target=_open, name="mnist-store-open", daemon=True).start()
+    return _store
+
+
+def _open() -> None:
+    global _store, _failure, _opening
+    try:
+        store = runstore.open_store()
+    except StoreError as exc:
+        _log.warning("run store unavailable: %s", exc)
+        with _lock:
+            _failure, _opening = (time.monotonic(), str(exc.values.get("detail", exc))), False
+        return
+    with _lock:
+        _store, _failure, _opening = store, None, False
+    threading.Thread(target=_janitor, args=(store,), name="mnist-store-janitor", daemon=True).start()
 
 
 def problem() -> str | None:

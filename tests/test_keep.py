@@ -24,6 +24,7 @@ def fresh_store(tmp_path, monkeypatch, mnist_path):
     monkeypatch.setenv("MNIST_STUDIO_DATA_DIR", str(tmp_path))
     monkeypatch.setattr(keep, "_store", None)
     monkeypatch.setattr(keep, "_failure", None)
+    monkeypatch.setattr(keep, "_opening", False)
     return tmp_path
 
 
@@ -97,3 +98,21 @@ def test_without_a_store_the_pages_say_so_and_work(fresh_store):
         warnings = [w.value for w in at.warning] + [w.value for w in at.sidebar.warning]
         assert any("run store is unavailable" in w and "not a database" in w for w in warnings), warnings
         assert not at.exception
+
+
+def test_the_store_is_tried_again_in_the_background_and_comes_back(fresh_store):
+    import time
+    damaged = fresh_store / "mnist-studio.sqlite3"
+    damaged.write_bytes(b"not a database" * 1000)
+    assert keep.get_store() is None and "not a database" in keep.problem()
+    damaged.unlink()                                     # repaired
+    assert keep.get_store() is None                      # not retried before RETRY_SECONDS
+    keep._failure = (time.monotonic() - keep.RETRY_SECONDS - 1, keep._failure[1])
+    started = time.monotonic()
+    assert keep.get_store() is None                      # the retry runs on its own thread
+    assert time.monotonic() - started < 0.5
+    deadline = time.monotonic() + 30
+    while keep.get_store() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert keep.problem() is None and keep.get_store().counts()["runs"] == 0

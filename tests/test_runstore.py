@@ -337,3 +337,11 @@ def test_postgresql_going_away_mid_session_and_coming_back(pg_cluster, tmp_path)
         assert len(store.runs(learner)) == 1                   # the same store object reconnects
     finally:
         store.close()
+
+
+def test_a_database_from_a_newer_version_is_a_clear_error(store, url):
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreError) as refused:
+        RunStore(url)
+    assert refused.value.code == "unavailable" and "9999" in str(refused.value)

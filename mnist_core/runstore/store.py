@@ -132,10 +132,11 @@ class RunStore:
     def __init__(self, url: str, *, clock=time.time):
         self.clock = clock
         self._last_sweep = 0.0
+        from alembic.util import CommandError
         try:
             self.engine = _engine(url)
             self._migrate()
-        except (sa_exc.SQLAlchemyError, OSError, ValueError) as exc:
+        except (sa_exc.SQLAlchemyError, CommandError, OSError, ValueError) as exc:   # e.g. a newer schema
             raise StoreError("unavailable", detail=_detail(exc)) from exc
 
     @property
