@@ -345,3 +345,11 @@ def test_a_database_from_a_newer_version_is_a_clear_error(store, url):
     with pytest.raises(StoreError) as refused:
         RunStore(url)
     assert refused.value.code == "unavailable" and "9999" in str(refused.value)
+
+
+def test_saving_for_a_learner_forgotten_meanwhile_is_a_store_error(store):
+    learner = store.learner(new_secret())
+    store.forget(learner)
+    with pytest.raises(StoreError) as refused:
+        store.save_run(learner, record())
+    assert refused.value.code == "no_such_run"

@@ -172,13 +172,16 @@ class RunStore:
     def _now(self) -> int:
         return int(self.clock())
 
-    def _run(self, work, *, write: bool = True):
-        """Run `work(connection)` in one transaction, translating database failures."""
+    def _run(self, work, *, write: bool = True, races: bool = False):
+        """Run `work(connection)` in one transaction, translating database failures. With `races`,
+        an IntegrityError (two requests inserting the same row at once) goes to the caller."""
         try:
             with (self.engine.begin() if write else self.engine.connect()) as connection:
                 return work(connection)
         except sa_exc.IntegrityError:
-            raise
+            if races:
+                raise
+            raise StoreError("no_such_run") from None     # e.g. its learner was forgotten meanwhile
         except (sa_exc.SQLAlchemyError, OSError) as exc:
             raise StoreError("unavailable", detail=_detail(exc)) from exc
 
@@ -202,7 +205,7 @@ class RunStore:
             return connection.execute(learners.insert().values(
                 secret_hash=hashed, created_at=now, seen_at=now).returning(learners.c.id)).scalar_one()
         try:
-            return self._run(find_or_create)
+            return self._run(find_or_create, races=True)
         except sa_exc.IntegrityError:        # the same browser, two tabs, at the same moment
             return self._run(find_or_create)
 
@@ -326,7 +329,7 @@ class RunStore:
                 class_id=info.id, run_id=run_id, learner_id=learner_id, display_name=display_name,
                 published_at=now).returning(entries.c.id)).scalar_one()
         try:
-            return self._run(work)
+            return self._run(work, races=True)
         except sa_exc.IntegrityError as exc:   # the same run published twice at the same moment
             raise StoreError("already_published") from exc
 
