@@ -156,7 +156,7 @@ def _restore_once(studio: state.Studio) -> None:
         learner = learner_id(create=False)
         kept = store.runs(learner)[:state.MAX_MODELS] if learner is not None else []
     except StoreError as exc:
-        st.session_state["keep_problem"] = error_text(exc)
+        studio.notices.append(("store.unavailable", {"detail": plain(str(exc.values.get("detail", "")))}))
         return
     if not kept:
         return
@@ -202,6 +202,10 @@ def saving(studio: state.Studio, number: int, key: str, name: str, hand_over):
             _, dropped = store.save_run(learner, record)
         except StoreError as exc:
             studio.notices.append(("store.not_saved", {"name": name, "detail": error_text(exc)}))
+            return
+        except Exception as exc:    # noqa: BLE001 (on the training thread: the run itself is already handed over)
+            _log.exception("a finished run could not be saved")
+            studio.notices.append(("store.not_saved", {"name": name, "detail": type(exc).__name__}))
             return
         entry = studio.models.get(key)
         if entry is not None and entry.file_bytes is None:
