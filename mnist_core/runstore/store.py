@@ -131,7 +131,6 @@ class RunStore:
 
     def __init__(self, url: str, *, clock=time.time):
         self.clock = clock
-        self._last_sweep = 0.0
         from alembic.util import CommandError
         try:
             self.engine = _engine(url)
@@ -377,13 +376,7 @@ class RunStore:
             removed["learners"] = connection.execute(learners.delete().where(
                 learners.c.seen_at < cutoff, ~has_runs)).rowcount
             return removed
-        self._last_sweep = time.monotonic()
         return self._run(work)
-
-    def sweep_if_due(self) -> dict | None:
-        if time.monotonic() - self._last_sweep < bounds.JANITOR_EVERY_SECONDS and self._last_sweep:
-            return None
-        return self.sweep()
 
     def counts(self) -> dict:
         """Rows per table and the model bytes held (for the capacity figures)."""
