@@ -15,7 +15,12 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-noto-cjk=1:20* \
     && rm -rf /var/lib/apt/lists/*
 
-RUN useradd --create-home --uid 10001 studio
+# Saved runs (issue #20) go to SQLite here unless DATABASE_URL names a PostgreSQL server:
+# mount a volume on it to keep them across containers.
+ENV MNIST_STUDIO_DATA_DIR=/var/lib/mnist-studio
+RUN useradd --create-home --uid 10001 studio \
+    && mkdir -p /var/lib/mnist-studio \
+    && chown 10001:10001 /var/lib/mnist-studio
 WORKDIR /app
 
 COPY requirements.txt requirements-cluster.txt ./

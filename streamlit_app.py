@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio import state, warmup
+from studio import keep, state, warmup
 from studio.i18n import choose_language, t
 from studio.runtime import keep_keras_state_across_reruns, limit_heap_arenas
 from studio.sidebar import notices_ui, sidebar_ui
@@ -34,6 +34,8 @@ def pages() -> list:
                 url_path="evaluate"),
         st.Page("app_pages/predict.py", title=t("page.predict"), icon=":material/draw:",
                 url_path="predict"),
+        st.Page("app_pages/class_board.py", title=t("page.class"), icon=":material/groups:",
+                url_path="class"),
     ]
 
 
@@ -42,10 +44,11 @@ def main():
     # favicon, which the browser fetches from a font host (and fails offline).
     st.set_page_config(page_icon=ICON, layout="wide")
     choose_language()
-    studio = state.studio()
-    studio.settle()     # runs finished since the last page, applied before any page takes a model
-    state.choose_model_from_url(studio)
     page = st.navigation(pages())
+    studio = state.studio()
+    studio.settle()           # runs finished since the last page, applied before any page takes a model
+    keep.session_ui(page)     # this browser's kept runs come back before a link chooses among them
+    state.choose_model_from_url(studio)
     st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON)
     sidebar = st.sidebar.container()
     notices_ui()
@@ -53,6 +56,8 @@ def main():
         page.run()
     finally:   # after the page, even one that stopped early: the sidebar says what the page did
         sidebar_ui(sidebar)
+        with st.sidebar:
+            keep.sidebar_ui()
 
 
 main()

@@ -19,7 +19,7 @@ MUTED = "#c7d2fe"
 
 # Every field a chart shows is titled in the visitor's language: "chart.<field>" in the catalogues.
 FIELDS = ("epoch", "loss", "accuracy", "value", "true", "predicted", "images", "row", "column", "pixel",
-          "digit", "probability", "split")
+          "digit", "probability", "split", "run")
 
 
 def title(field: str) -> str:
@@ -86,14 +86,18 @@ def bar_chart(frame: pd.DataFrame, *, x: str, y: str, highlight: str | None = No
 
 def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: str = "purples",
             annotate: bool = True, height: int = 380, key: str | None = None,
-            selectable: bool = False, reverse_colors: bool = False, linear: bool = False):
-    """A matrix as coloured cells. With `selectable`, clicking a cell returns {row: r, column: c}."""
+            selectable: bool = False, reverse_colors: bool = False, linear: bool = False,
+            row_labels: list[str] | None = None):
+    """A matrix as coloured cells. With `selectable`, clicking a cell returns {row: r, column: c}.
+    `row_labels` names the rows (e.g. runs on a class board) instead of numbering them."""
     rows, cols = np.indices(matrix.shape)
     frame = pd.DataFrame({row: rows.ravel(), column: cols.ravel(), value: matrix.ravel()})
+    if row_labels is not None:
+        frame[row] = [row_labels[i] for i in frame[row]]
     selection = alt.selection_point(fields=[row, column], name="cell", empty=False) if selectable else None
     base = alt.Chart(frame).encode(
         x=alt.X(f"{column}:O", title=title(column), axis=alt.Axis(labelAngle=0, orient="top")),
-        y=alt.Y(f"{row}:O", title=title(row)))
+        y=alt.Y(f"{row}:O", title=title(row), sort=row_labels))
     scale = alt.Scale(scheme=scheme, type="linear" if linear else "sqrt", reverse=reverse_colors)
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, legend=None),

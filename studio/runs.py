@@ -12,7 +12,7 @@ from streamlit.logger import get_logger
 from mnist_core import jobs
 from mnist_core.runspec import SettingsError
 
-from . import charts, figures, state
+from . import charts, figures, keep, state
 from .inside import GROWTH_POINTS, growth_ui
 from .i18n import ordinal, t
 
@@ -52,7 +52,8 @@ def start_run(spec: jobs.RunSpec) -> None:
     key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
     try:
         from mnist_core.cluster import make_job     # a Ray actor when RAY_ADDRESS is set
-        job = make_job(spec, data, name=name, on_done=studio.run_finished(key, name),
+        job = make_job(spec, data, name=name,
+                       on_done=keep.saving(studio, number, key, name, studio.run_finished(key, name)),
                        watch=data.x_test[:GROWTH_POINTS])   # stopped by studio.release() if the tab goes
         job.start()
     except jobs.QueueFullError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The run store (issue #20) of every app the tests start, AppTest or a server: a throw-away folder,
+# never the user's own runs.
+os.environ["MNIST_STUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix="mnist-studio-test-")
+os.environ.pop("DATABASE_URL", None)
 
 
 def mnist_dir() -> Path:
@@ -52,3 +57,15 @@ def tutorial_model(mnist):
 @pytest.fixture()
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL cluster on a free loopback port (tests/pgcluster.py), removed after."""
+    from .pgcluster import Cluster, binaries
+    if binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; .ci/run installs it (apt-get install postgresql)")
+        pytest.skip("PostgreSQL's initdb/pg_ctl are not installed (apt-get install postgresql)")
+    with Cluster() as cluster:
+        yield cluster

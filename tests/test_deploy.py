@@ -62,14 +62,28 @@ def test_the_ray_cluster_has_valid_pods_and_one_training_slot_per_worker():
     assert cluster["spec"]["rayVersion"] in (ROOT / "requirements-cluster.txt").read_text()
     app = yaml.safe_load_all((K8S / "app.yaml").read_text())
     deployment = next(d for d in app if d["kind"] == "Deployment")
-    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["RAY_ADDRESS"].startswith(cluster["metadata"]["name"] + "-head-svc:")
+
+
+def test_every_replica_reads_the_same_database_from_a_secret():
+    """Runs that last (#20): the replicas share one external PostgreSQL, its URL never in the manifest."""
+    app = yaml.safe_load_all((K8S / "app.yaml").read_text())
+    deployment = next(d for d in app if d["kind"] == "Deployment")
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "mnist-studio-db", "key": "url"}
+    assert "value" not in env["DATABASE_URL"]
+    assert "MNIST_STUDIO_DATA_DIR=/var/lib/mnist-studio" in (ROOT / "Dockerfile").read_text()
 
 
 def test_compose_runs_the_app_a_head_and_workers_from_one_image():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert set(compose) == {"app", "ray-head", "ray-worker"}
+    assert set(compose) == {"app", "db", "ray-head", "ray-worker"}
     assert compose["app"]["environment"]["RAY_ADDRESS"] == "ray-head:6379"
+    assert compose["app"]["environment"]["DATABASE_URL"].startswith("postgresql://mnist:")
+    assert compose["app"]["environment"]["DATABASE_URL"].endswith("@db:5432/mnist")
+    assert compose["app"]["depends_on"]["db"] == {"condition": "service_healthy"}
+    assert "ports" not in compose["db"] and compose["db"]["volumes"] == ["mnist-db:/var/lib/postgresql/data"]
     assert compose["ray-head"]["command"] == ["ray-head"] and compose["ray-worker"]["command"] == ["ray-worker"]
     entrypoint = (ROOT / "deploy" / "entrypoint.sh").read_text()
     for mode in ("app)", "ray-head)", "ray-worker)"):

@@ -14,7 +14,7 @@ from .test_app import open_page
 
 LOCALES = ROOT / "studio" / "locales"
 CATALOGUES = {lang: json.loads((LOCALES / f"{lang}.json").read_text("utf-8")) for lang in ("en", "zh")}
-PAGES = [None, "explore", "train", "evaluate", "predict"]
+PAGES = [None, "explore", "train", "evaluate", "predict", "class_board"]
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,10 @@ def used_keys() -> set[str]:
     keys |= {f"image_file.{code}" for code in raised_codes("ImageFileError")}
     keys |= {f"reading.{code}" for code in predict.PROBLEMS}
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
-             for kind in ("bundled", "run", "upload", "tuned")}
+             for kind in ("bundled", "run", "upload", "tuned", "kept", "published")}
+    from mnist_core.runstore import store as runstore
+    keys |= {f"store.error.{code}" for code in runstore.MESSAGES}
+    keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
     from mnist_core import jobs, runspec

@@ -18,7 +18,7 @@ CATALOGUES = {lang: json.loads((ROOT / "studio" / "locales" / f"{lang}.json").re
 PAGES = {"": (None, "page.overview"), "tutorial": ("tutorial.title", "page.tutorial"),
          "explore": ("explore.title", "page.explore"),
          "train": ("train.title", "page.train"), "evaluate": ("evaluate.title", "page.evaluate"),
-         "predict": ("predict.title", "page.predict")}
+         "predict": ("predict.title", "page.predict"), "class": ("board.title", "page.class")}
 
 
 def metric(page, label: str) -> str:

@@ -1,0 +1,14 @@
+"""Runs that last (issue #20): the store's interface and its two back ends. No Streamlit here."""
+
+from . import bounds
+from .store import (BoardEntry, ClassInfo, RunRecord, RunStore, StoreError, database_url,
+                    default_data_dir, digest, is_token, new_secret)
+
+__all__ = ["BoardEntry", "ClassInfo", "RunRecord", "RunStore", "StoreError", "bounds",
+           "database_url", "default_data_dir", "digest", "is_token", "new_secret", "open_store"]
+
+
+def open_store(environ=None) -> RunStore:
+    """The store this process uses: PostgreSQL at DATABASE_URL, else SQLite in the data folder."""
+    import os
+    return RunStore(database_url(os.environ if environ is None else environ, default_data_dir()))

@@ -1,0 +1,51 @@
+"""Every limit of the run store, stated once. Each can be changed by an environment variable."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+
+
+def _number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return float(default)
+
+
+DAY = 24 * 3600
+# A stored run is removed this long after it was trained, with its board entries (the janitor).
+RETENTION_DAYS = _number("MNIST_STUDIO_RETENTION_DAYS", 30)
+MAX_RUNS_PER_LEARNER = int(_number("MNIST_STUDIO_MAX_STORED_RUNS", 20))   # the oldest goes first
+# A model file kept in the store. The tutorial's dense network with its RMSprop state is 3.1 MiB,
+# the best CNN 1.5 MiB; 16 MiB holds a dense network of ~1,600 hidden units with Adam (~2,500 with
+# RMSprop). Bigger ones (the Train page allows 4,096) train and work but are not saved, and say so.
+MAX_STORED_MODEL_BYTES = 16 * 2**20
+MAX_ENTRIES_PER_CLASS = 200             # published runs on one board
+MAX_DISPLAY_NAME = 40                   # characters, after cleaning
+MAX_CLASS_NAME = 60
+# Rate limits, counted in the store so that every replica sees the same counts.
+PUBLISH_WINDOW_SECONDS = 600
+PUBLISH_PER_LEARNER = 5                 # publications per learner per window
+PUBLISH_PER_CLASS = 60                  # publications into one class per window
+CLASSES_PER_LEARNER_PER_DAY = 5
+JANITOR_EVERY_SECONDS = 3600
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean_name(text, limit: int) -> str:
+    """A name as plain text: control and format characters (newlines, bidi overrides, zero-width)
+    removed, runs of white space made one space, at most `limit` characters. Raises ValueError
+    when nothing is left or it is too long. Markup is kept as text; pages show it as text."""
+    if not isinstance(text, str):
+        raise ValueError("empty")
+    text = "".join(" " if ch.isspace() else ch for ch in text
+                   if ch.isspace() or not unicodedata.category(ch).startswith("C"))
+    text = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if not text:
+        raise ValueError("empty")
+    if len(text) > limit:
+        raise ValueError("too_long")
+    return text
