@@ -203,7 +203,7 @@ def saving(studio: state.Studio, number: int, key: str, name: str, hand_over):
         except StoreError as exc:
             studio.notify("store.not_saved", name=name, detail=error_text(exc))
             return
-        except Exception as exc:    # noqa: BLE001 (on the training thread: the run itself is already handed over)
+        except Exception:    # noqa: BLE001 (on the training thread: the run itself is already handed over)
             _log.exception("a finished run could not be saved")
             studio.notify("store.not_saved", name=name, detail="")
             return
