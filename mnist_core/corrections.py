@@ -13,7 +13,7 @@ import io
 
 import numpy as np
 
-from .strokes import NOT_A_DIGIT
+from .preprocess import NOT_A_DIGIT, soft_targets
 
 STEPS = 50              # optimiser steps per fine-tune: ~1 s for the default CNN on 2 cores
 REPLAY = 56             # MNIST training digits in each batch, beside the corrections
@@ -49,8 +49,7 @@ def fine_tune(model, images: np.ndarray, labels: np.ndarray, replay_images: np.n
     x = np.concatenate([x_mine.reshape(STEPS, PER_BATCH, 28, 28),
                         replay_images[replayed].astype(np.float32) / 255], axis=1)
     y = np.concatenate([labels[mine], replay_labels[replayed]], axis=1).astype(np.int64)
-    targets = np.eye(11, dtype=np.float32)[y][..., :10]
-    targets[y == NOT_A_DIGIT] = 1 / 10          # "not a digit": no digit more likely than another
+    targets = soft_targets(y)          # "not a digit": no digit more likely than another
     shape = (STEPS * (PER_BATCH + REPLAY),) + tuple(copy.input_shape[1:])
     copy.fit(x.reshape(shape), targets.reshape(-1, 10), batch_size=PER_BATCH + REPLAY, epochs=1,
              shuffle=False, verbose=0)

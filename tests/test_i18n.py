@@ -35,7 +35,7 @@ def used_keys() -> set[str]:
              for suffix in ("", ".help")}
     keys |= {f"model_file.{code}" for code in storage.MESSAGES}
     keys |= {f"image_file.{code}" for code in preprocess.IMAGE_MESSAGES}
-    keys |= {f"reading.{code}" for code in predict.PROBLEMS}
+    keys |= {f"reading.{code}" for code in predict.PROBLEM_CODES}
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
              for kind in ("bundled", "run", "upload", "tuned")}
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
