@@ -117,14 +117,14 @@ def readers():
 
     from mnist_core import storage
     from mnist_core.predict import Predictor
-    found = [("best reader", *storage.load_model(ROOT / "models" / "default.keras"))]
+    found = [("best reader", *storage.load_model(storage.BEST_READER))]
     old = subprocess.run(["git", "show", f"{BEFORE_17}:models/default.keras"], cwd=ROOT, capture_output=True)
     if old.returncode == 0:
         with tempfile.NamedTemporaryFile(suffix=".keras") as file:
             file.write(old.stdout)
             file.flush()
             found.append((f"before #17 ({BEFORE_17})", *storage.load_model(file.name)))
-    found.append(("the note's network", *storage.load_model(ROOT / "models" / "tutorial.keras")))
+    found.append(("the note's network", *storage.load_model(storage.NOTE_NETWORK)))
     return [(name, Predictor(model, metadata.get("withhold_below")), model) for name, model, metadata in found]
 
 
@@ -188,7 +188,8 @@ def bench_drawn(non_digits=900, invariance=200, calls=200):
                 for name, predictor, model in [("best", best, best_model)] + others}
     row("Best reader: MNIST test accuracy >= 99.5 %", f"{accuracy['best']:.2%}",
         "; ".join(f"{name}: {accuracy[name]:.2%}" for name, _, _ in others), accuracy["best"] >= 0.995)
-    size = (ROOT / "models" / "default.keras").stat().st_size
+    from mnist_core.storage import BEST_READER
+    size = BEST_READER.stat().st_size
     row("Best reader: file size <= 5 MB", f"{size / 1e6:.2f} MB", "", size <= 5e6)
     fast, slow = predictor_speed(best, best_model, calls)
     row(f"Best reader, one drawing: Predictor vs model.predict, median of {calls} (target >= 15x)",

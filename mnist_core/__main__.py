@@ -34,9 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="fraction of the training data held out to watch for overfitting (default 0)")
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
     train.add_argument("--drawings", type=int, default=0,
-                       help="also train on this many drawings made on the Predict page's canvas (half real "
-                            "pen-drawn digits by the 22 training writers, augmented; 15%% MNIST re-stroked; "
-                            "35%% letters, symbols and scribbles taught as 'not a digit'); the model then "
+                       help="also train on this many drawings made on the Predict page's canvas (60%% real "
+                            "pen-drawn digits by the 22 training writers, augmented; 10%% MNIST re-stroked; "
+                            "30%% letters, symbols and scribbles taught as 'not a digit'); the model then "
                             "carries the confidence under which it withholds an answer, chosen on the 4 "
                             "choose-writers' digits")
     train.add_argument("--start-from", default=None, metavar="MODEL",

@@ -73,6 +73,14 @@ class Predictor:
         return Reading(self.predict_proba(image)[0], image, self.withhold_below, photo=photo)
 
 
+def best_reader():
+    """The bundled best reader (storage.BEST_READER): a Predictor with the withhold threshold its
+    file carries (chosen on the choose-writers' real digits); its Keras model is `.model`."""
+    from . import storage
+    model, metadata = storage.load_model(storage.BEST_READER)
+    return Predictor(model, metadata.get("withhold_below"))
+
+
 def top_k(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
     """The k likeliest digits of one probability row, best first."""
     order = np.argsort(probabilities)[::-1][:k]

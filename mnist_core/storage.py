@@ -20,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+MODELS = Path(__file__).resolve().parents[1] / "models"
+BEST_READER = MODELS / "default.keras"    # the bundled best reader of people's drawings (#17)
+NOTE_NETWORK = MODELS / "tutorial.keras"  # the note's dense network, as the tutorial trains it
 METADATA_ENTRY = "mnist_studio.json"
 MAX_MODEL_BYTES = 50 * 1024 * 1024          # far above any MNIST model, far below harm
 MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # a zip bomb stops here

@@ -12,7 +12,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import streamlit as st
 from streamlit.logger import get_logger
@@ -23,10 +22,10 @@ from mnist_core.data import MnistData, MnistDataError, load_mnist
 from . import urls
 from .i18n import t
 
-ROOT = Path(__file__).resolve().parents[1]
 # The models that ship with the app: the note's own network (what a fresh link starts with, so
 # Train and Evaluate tell the note's story) and the best reader of drawings.
-BUNDLED = {"tutorial": ROOT / "models" / "tutorial.keras", "best": ROOT / "models" / "default.keras"}
+BUNDLED = {"tutorial": storage.NOTE_NETWORK, "best": storage.BEST_READER}
+BEST_KEY = "best"          # the best reader of people's drawings (#17)
 DEFAULT_KEY = "tutorial"
 DATA_RETRY_SECONDS = 60
 POLL_SECONDS = 0.5        # how often a page redraws a running job (at most ~4 chart updates/s)
@@ -89,6 +88,11 @@ def require_data() -> MnistData:
 
 
 # --- Shared: the bundled model -----------------------------------------------------------------
+
+def best_reader():
+    """(Keras model, Predictor) of the bundled best reader, loaded once per server."""
+    return _bundled_model(BEST_KEY)
+
 
 @st.cache_resource(show_spinner=False)
 def _bundled_model(key: str):

@@ -22,19 +22,23 @@ WAIT_SECONDS = 120      # a fine-tune queued behind others gives up after this
 TAUGHT_KEY = "taught"   # one taught model per session, replaced by each new lesson
 
 
-def _learn(base_model, images, labels, data, withhold_below):
-    """Worker-thread side: fine-tune a copy and evaluate it on the test set."""
+def _learn(base_model, images, labels, data, base_predictor):
+    """Worker-thread side: fine-tune a copy (replaying MNIST and real pen digits), evaluate it on the
+    test set, and read the held-out writers' pen digits before and after."""
     from mnist_core import corrections, evaluation
     from mnist_core.predict import Predictor
-    tuned = corrections.fine_tune(base_model, images, labels, data.x_train, data.y_train)
-    predictor = Predictor(tuned, withhold_below)
-    return tuned, predictor, evaluation.evaluate(tuned, data.x_test, data.y_test, predictor=predictor)
+    tuned = corrections.fine_tune(base_model, images, labels, data.x_train, data.y_train,
+                                  pen=corrections.pen_replay())
+    predictor = Predictor(tuned, base_predictor.withhold_below)
+    writers = (corrections.held_out_accuracy(base_predictor), corrections.held_out_accuracy(predictor))
+    return tuned, predictor, evaluation.evaluate(tuned, data.x_test, data.y_test, predictor=predictor), writers
 
 
 def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> None:
     """'Wrong? Teach it': pick the right answer, learn it, show MNIST accuracy before and after."""
     from mnist_core.corrections import MAX_CORRECTIONS, to_npz
-    from mnist_core.strokes import NOT_A_DIGIT
+    from mnist_core.pendigits import HELD_OUT_WRITERS
+    from mnist_core.preprocess import NOT_A_DIGIT
     studio = state.studio()
     with st.expander(t("teach.title"), icon=":material/school:",
                      expanded=bool(studio.lesson) or not reading.sure):
@@ -55,7 +59,9 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
             lesson = studio.lesson
             st.success(t("teach.result", n=lesson["count"], base=lesson["base_name"],
                          before=f"{lesson['before']:.2%}", after=f"{lesson['after']:.2%}",
-                         seconds=f"{lesson['seconds']:.1f}"))
+                         seconds=f"{lesson['seconds']:.1f}") + " " +
+                       t("pen.teach_writers", n=len(HELD_OUT_WRITERS), before=f"{lesson['writers'][0]:.1%}",
+                         after=f"{lesson['writers'][1]:.1%}"))
         if studio.corrections:
             images, labels = zip(*studio.corrections)
             st.download_button(t("teach.download", n=len(labels)), to_npz(np.stack(images), np.array(labels)),
@@ -82,9 +88,9 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     started = time.perf_counter()
     with st.spinner(t("teach.learning", n=len(labels))):
         before = state.report(base, data).accuracy
-        future = _tuner.submit(_learn, base_model, images, labels, data, base_predictor.withhold_below)
+        future = _tuner.submit(_learn, base_model, images, labels, data, base_predictor)
         try:
-            tuned, predictor, after = future.result(timeout=WAIT_SECONDS)
+            tuned, predictor, after, writers = future.result(timeout=WAIT_SECONDS)
         except Exception:       # a queue too long, or a failure in TensorFlow: logged, not shown
             future.cancel()
             _log.exception("fine-tuning on %d corrections failed", len(labels))
@@ -95,5 +101,5 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     studio.add(state.SessionModel(TAUGHT_KEY, name, "tuned", metadata, model=tuned,
                                   predictor=predictor, report=after))
     studio.lesson = {"count": len(labels), "base_name": base.name, "before": before,
-                     "after": after.accuracy, "seconds": time.perf_counter() - started}
+                     "after": after.accuracy, "seconds": time.perf_counter() - started, "writers": writers}
     return True
