@@ -8,6 +8,8 @@ from mnist_core import pendigits
 from mnist_core.canvas import CANVAS, STROKE_WIDTHS
 from mnist_core.preprocess import canvas_to_mnist
 
+from .conftest import ROOT
+
 
 # The 116th digit of the file, copied by hand from `zcat data/pendigits/pendigits-orig.tra.gz`:
 # an open 4 by writer 6, in two strokes.
@@ -100,3 +102,37 @@ def test_a_canvas_drawing_keeps_the_page_size_brush_and_margin_and_augmentation_
     assert not np.array_equal(plain, pendigits.draw(digit, np.random.default_rng(1), augment=True))
     image = canvas_to_mnist(plain)
     assert image.shape == (28, 28) and 0.025 < image.mean() < 0.34
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    from mnist_core import storage
+    from mnist_core.predict import Predictor
+    model, metadata = storage.load_model(ROOT / "models" / "default.keras")
+    return Predictor(model, metadata.get("withhold_below")), metadata
+
+
+def test_the_bundled_threshold_is_the_rule_applied_to_the_choose_writers(bundled):
+    """The withhold threshold was chosen on the choose-writers' real digits: recomputed here with
+    NumPy from the bundled model's probabilities, it is the one stored in the file."""
+    predictor, metadata = bundled
+    images, labels, _ = pendigits.prepared("choose")
+    top = predictor.predict_proba(images / 255).max(axis=1)
+    from mnist_core.predict import WITHHOLD_AT_MOST
+    expected = np.sort(top)[int(np.floor(WITHHOLD_AT_MOST * (len(top) - 1)))]
+    assert metadata["withhold_below"] == pytest.approx(float(expected), abs=1e-5)
+    assert (top < metadata["withhold_below"]).mean() <= WITHHOLD_AT_MOST
+
+
+def test_the_bundled_model_reads_the_held_out_writers(bundled):
+    """A floor a little below what bench/run.py --only drawn measured (docs/reading-drawings.md)."""
+    predictor, _ = bundled
+    images, labels, writers = pendigits.prepared("held_out")
+    said = np.array([-1 if (r := predictor.read(image / 255)).digit is None else r.digit for image in images])
+    right = said == labels
+    assert right.mean() >= HELD_OUT_FLOORS["right"]
+    assert ((said != -1) & ~right).mean() <= HELD_OUT_FLOORS["wrong"]
+    assert min(right[writers == w].mean() for w in pendigits.HELD_OUT_WRITERS) >= HELD_OUT_FLOORS["worst writer"]
+
+
+HELD_OUT_FLOORS = {"right": 0.90, "wrong": 0.05, "worst writer": 0.85}   # set from the measured run
