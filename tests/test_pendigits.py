@@ -135,4 +135,5 @@ def test_the_bundled_model_reads_the_held_out_writers(bundled):
     assert min(right[writers == w].mean() for w in pendigits.HELD_OUT_WRITERS) >= HELD_OUT_FLOORS["worst writer"]
 
 
-HELD_OUT_FLOORS = {"right": 0.90, "wrong": 0.05, "worst writer": 0.85}   # set from the measured run
+# bench/run.py --only drawn measured 93.4 % named right, 2.5 % named wrong, worst writer 89.2 %.
+HELD_OUT_FLOORS = {"right": 0.90, "wrong": 0.045, "worst writer": 0.85}
