@@ -9,13 +9,13 @@ from studio.i18n import labels_in_this_language, t
 from studio.sidebar import model_banner_ui
 
 with st.spinner(t("tf.loading")):
+    from mnist_core.canvas import CANVAS, STROKE_WIDTHS
     from mnist_core.predict import Reading
-    from mnist_core.preprocess import (MAX_UPLOAD_BYTES, STROKE_WIDTHS, EmptyDrawingError,
+    from mnist_core.preprocess import (MAX_UPLOAD_BYTES, EmptyDrawingError,
                                        ImageFileError, canvas_to_mnist_steps, image_from_bytes,
                                        to_model_input)
 
 SOURCES = ("draw", "test", "upload")
-CANVAS_SIZE = 280
 
 
 def source_ui() -> str:
@@ -37,7 +37,7 @@ def draw_ui():
     if clear.button(t("predict.clear"), icon=":material/ink_eraser:", width="stretch"):
         st.session_state["predict_canvas_number"] = st.session_state.get("predict_canvas_number", 0) + 1
     result = st_canvas(stroke_width=width, stroke_color="#1e1b4b", background_color="",
-                       height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
+                       height=CANVAS, width=CANVAS, drawing_mode="freedraw",
                        return_image_data=True,
                        key=f"predict_canvas_{st.session_state.get('predict_canvas_number', 0)}")
     return result.image_data if result is not None else None
@@ -72,7 +72,7 @@ def upload_ui():
         st.session_state["predict_upload_error"] = t(f"image_file.{exc.code}", **exc.values)
         st.session_state["predict_upload_attempt"] = attempt + 1
         st.rerun()
-    st.image(picture, caption=t("predict.upload.yours"), width=CANVAS_SIZE)
+    st.image(picture, caption=t("predict.upload.yours"), width=CANVAS)
     return picture
 
 

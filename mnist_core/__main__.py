@@ -36,10 +36,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="fraction of the training data held out to watch for overfitting (default 0)")
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
     train.add_argument("--drawings", type=int, default=0,
-                       help="also train on this many generated pen drawings (a third digits written "
-                            "people's way, a third MNIST re-stroked, a third letters, symbols and "
-                            "scribbles taught as 'not a digit'); the model then carries the confidence "
-                            "under which it withholds an answer, chosen on held-out drawings")
+                       help="also train on this many drawings made on the Predict page's canvas (60%% real "
+                            "pen-drawn digits by the 22 training writers, augmented; 10%% MNIST re-stroked; "
+                            "30%% letters, symbols and scribbles taught as 'not a digit'); the model then "
+                            "carries the confidence under which it withholds an answer, chosen on the 4 "
+                            "choose-writers' digits")
+    train.add_argument("--start-from", default=None, metavar="MODEL",
+                       help="start from this saved model's weights (the same --arch and --hparam) "
+                            "instead of new ones: continue training it on this run's data")
     train.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE",
                        help="an architecture hyperparameter, e.g. --hparam hidden_units=256 "
                             "--hparam optimizer=adam (repeatable)")
@@ -95,13 +99,16 @@ def _train(args) -> int:
     command = "python -m mnist_core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     name, source = f"{args.arch} ({args.epochs} epochs)", f"trained with `{command}`"
     from . import cluster
+    if args.start_from and (args.backend == "ray" or (args.backend is None and cluster.enabled())):
+        raise ValueError("--start-from trains locally: use --backend local")
     if args.backend == "ray" or (args.backend is None and cluster.enabled()):
         if args.data:      # the workers read MNIST where this command was told to
             os.environ["MNIST_DATA"] = str(args.data)
         trained = _train_on_ray(spec, data, show, name)
         trained.metadata["source"] = source
     else:
-        trained = training.run(spec, data, on_progress=show, name=name, source=source)
+        trained = training.run(spec, data, on_progress=show, name=name, source=source,
+                               start_from=args.start_from)
     print(f"Trained in {trained.result.seconds:.1f} s. Test loss {trained.report.loss:.4f}, "
           f"test accuracy {trained.report.accuracy:.4f}")
     path = storage.save_model(trained.model, args.out, trained.metadata)

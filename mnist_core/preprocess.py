@@ -39,6 +39,20 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     return images.astype(np.float32) / np.float32(255)
 
 
+# The label of a drawing that is no digit (a letter, a symbol, a scribble). It is trained towards
+# "every digit equally likely" (outlier exposure, Hendrycks et al. 2019): see `soft_targets`.
+NOT_A_DIGIT = 10
+
+
+def soft_targets(labels: np.ndarray) -> np.ndarray:
+    """Labels 0-9 or NOT_A_DIGIT -> float32 training targets: one-hot rows for digits, 1/10 in
+    every column for a non-digit."""
+    labels = np.asarray(labels)
+    targets = np.eye(NOT_A_DIGIT + 1, dtype=np.float32)[labels][..., :NOT_A_DIGIT]
+    targets[labels == NOT_A_DIGIT] = 1 / NOT_A_DIGIT
+    return targets
+
+
 def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     """Integer labels -> float32 one-hot rows, like keras.utils.to_categorical."""
     labels = np.asarray(labels)
@@ -279,9 +293,6 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
 # Measured on the training set: 0.1th percentile 0.036, 99.99th percentile 0.34 (6 of 60,000 digits
 # above it), max 0.40. A dot blown up to 20 px has 0.39, a scribble more.
 MNIST_INK_RANGE = (0.025, 0.34)
-# The brush widths the app offers on its 280 px canvas (and the drawn-digit benchmark draws with):
-# wider strokes make heavier digits than MNIST ever has.
-STROKE_WIDTHS = (8, 32)
 
 
 def ink_fraction(mnist_image: np.ndarray) -> float:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 EPOCHS = (1, 100)
 BATCH_SIZE = (8, 4096)
 VALIDATION_SPLIT = (0.0, 0.5)
-DRAWINGS = (0, 200_000)   # extra training drawings (mnist_core.strokes), on top of MNIST's 60,000
+DRAWINGS = (0, 200_000)   # extra training drawings (mnist_core.strokes.MIX), on top of MNIST's 60,000
 
 
 SETTINGS = ("epochs", "batch_size", "validation_split", "drawings")    # SettingsError's codes
@@ -55,7 +55,7 @@ class RunSpec:
     batch_size: int = 128
     validation_split: float = 0.0
     seed: int | None = None
-    drawings: int = 0        # extra pen-stroke drawings to train on: digits people's way, non-digits
+    drawings: int = 0        # extra drawings to train on: real pen digits, re-stroked MNIST, non-digits
 
     def validated(self) -> "RunSpec":
         from .models import validate_hparams  # noqa: PLC0415 (imports Keras)

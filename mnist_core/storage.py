@@ -26,6 +26,9 @@ import numpy as np
 
 from . import cost
 
+MODELS = Path(__file__).resolve().parents[1] / "models"
+BEST_READER = MODELS / "default.keras"    # the bundled best reader of people's drawings (#17)
+NOTE_NETWORK = MODELS / "tutorial.keras"  # the note's dense network, as the tutorial trains it
 METADATA_ENTRY = "mnist_studio.json"
 CONFIG_ENTRY, WEIGHTS_ENTRY = "config.json", "model.weights.h5"
 MAX_MODEL_BYTES = 50 * 1024 * 1024          # far above any MNIST model, far below harm

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from .data import MnistData
-from .preprocess import one_hot, to_model_input
+from .preprocess import NOT_A_DIGIT, one_hot, to_model_input
 from .runspec import RunSpec, check_run
 
 REPORT_EVERY_S = 0.25   # at most ~4 chart updates a second
@@ -108,9 +108,9 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, input_shape
         if augment:
             from .augment import augment_batch
             pixels = augment_batch(pixels[..., None], augment, batch_seed)
-        # A non-digit (label 10, from mnist_core.strokes) is trained towards "all digits equally
-        # likely" (outlier exposure, Hendrycks et al. 2019): its one-hot row is zeros, plus 1/10.
-        targets = tf.one_hot(digits, 10) + tf.cast(digits == 10, tf.float32)[:, None] / 10
+        # preprocess.soft_targets in TensorFlow: a non-digit's row is 1/10 everywhere.
+        targets = (tf.one_hot(digits, NOT_A_DIGIT)
+                   + tf.cast(digits == NOT_A_DIGIT, tf.float32)[:, None] / NOT_A_DIGIT)
         return tf.reshape(pixels, (-1,) + tuple(input_shape)), targets
 
     if augment:
@@ -246,11 +246,21 @@ class TrainedRun:
 
 
 def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, watch=None,
-        **metadata) -> TrainedRun:
-    """The tutorial's steps 3-5 for one RunSpec: build, train (with its recipe), evaluate."""
+        start_from=None, **metadata) -> TrainedRun:
+    """The tutorial's steps 3-5 for one RunSpec: build, train (with its recipe), evaluate.
+    `start_from`: a saved model of the same architecture whose weights training starts from."""
     from . import evaluation, models
     spec = spec.validated()
     model = models.build_model(spec.arch, seed=spec.seed, **spec.hparams)
+    if start_from is not None:
+        from . import storage
+        earlier, earlier_metadata = storage.load_model(start_from)
+        shapes = [w.shape for w in earlier.get_weights()]
+        if shapes != [w.shape for w in model.get_weights()]:
+            raise ValueError(f"{start_from} is not a {spec.arch} model with these hyperparameters")
+        model.set_weights(earlier.get_weights())
+        metadata["started_from"] = {"file": str(start_from), "source": earlier_metadata.get("source"),
+                                    "epochs": earlier_metadata.get("epochs")}
     extra = None
     if spec.drawings:
         from . import strokes
@@ -261,10 +271,10 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
                    watch=watch)
     report = evaluation.evaluate(model, data.x_test, data.y_test)
     if spec.drawings:
-        # When to withhold an answer is chosen on drawings of their own seed, never trained on.
-        from . import predict, strokes
-        images, labels = strokes.training_drawings(strokes.VALIDATION_COUNT, strokes.VALIDATION_SEED,
-                                                   data.x_train, data.y_train, purpose="validation")
-        metadata["withhold_below"] = predict.choose_threshold(
-            predict.Predictor(model).predict_proba(images.astype(np.float32) / 255), labels)
+        # When to withhold an answer is chosen on the choose-writers' real digits, never trained on.
+        from . import pendigits, predict
+        images, labels, _ = pendigits.prepared("choose")
+        probabilities = predict.Predictor(model).predict_proba(images.astype(np.float32) / 255)
+        metadata["withhold_below"] = predict.choose_threshold(probabilities, labels)
+        metadata["choose_writers_accuracy"] = float((probabilities.argmax(axis=1) == labels).mean())
     return TrainedRun(model, result, report, spec.metadata(result, report, **metadata))

@@ -6,17 +6,15 @@ the note's story); "best" is the best reader of drawings.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from mnist_core import storage
 
 from . import dataset
 
-ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = {"tutorial": ROOT / "models" / "tutorial.keras", "best": ROOT / "models" / "default.keras"}
-DEFAULT_KEY = "tutorial"
+BUNDLED = {"tutorial": storage.NOTE_NETWORK, "best": storage.BEST_READER}
+DEFAULT_KEY = "tutorial"   # Tutorial, Train and Evaluate on a fresh link: the note's story
+BEST_KEY = "best"          # the best reader of people's drawings (#17)
 
 
 def available() -> list[str]:

@@ -22,16 +22,18 @@ WAIT_SECONDS = 60       # a lesson not given within this (waiting included) is g
 TAUGHT_KEY = "taught"   # one taught model per session, replaced by each new lesson
 
 
-def _learn(base_model, images, labels, data, withhold_below, keep_going):
-    """Worker-thread side: fine-tune a copy and evaluate it on the test set (None if stopped)."""
+def _learn(base_model, images, labels, data, base_predictor, keep_going):
+    """Worker-thread side: fine-tune a copy (replaying MNIST and real pen digits), evaluate it on the
+    test set, and read the held-out writers' pen digits before and after (None if stopped)."""
     from mnist_core import corrections, evaluation
     from mnist_core.predict import Predictor
     tuned = corrections.fine_tune(base_model, images, labels, data.x_train, data.y_train,
-                                  keep_going=keep_going)
+                                  pen=corrections.pen_replay(), keep_going=keep_going)
     if tuned is None:
         return None
-    predictor = Predictor(tuned, withhold_below)
-    return tuned, predictor, evaluation.evaluate(tuned, data.x_test, data.y_test, predictor=predictor)
+    predictor = Predictor(tuned, base_predictor.withhold_below)
+    writers = (corrections.held_out_accuracy(base_predictor), corrections.held_out_accuracy(predictor))
+    return tuned, predictor, evaluation.evaluate(tuned, data.x_test, data.y_test, predictor=predictor), writers
 
 
 def wait_for(lesson, show, seconds: float | None = None) -> str:
@@ -53,7 +55,8 @@ def wait_for(lesson, show, seconds: float | None = None) -> str:
 def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> None:
     """'Wrong? Teach it': pick the right answer, learn it, show MNIST accuracy before and after."""
     from mnist_core.corrections import MAX_CORRECTIONS, to_npz
-    from mnist_core.strokes import NOT_A_DIGIT
+    from mnist_core.pendigits import HELD_OUT_WRITERS
+    from mnist_core.preprocess import NOT_A_DIGIT
     studio = state.studio()
     with st.expander(t("teach.title"), icon=":material/school:",
                      expanded=bool(studio.lesson) or not reading.sure):
@@ -79,7 +82,9 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
             lesson = studio.lesson
             st.success(t("teach.result", n=lesson["count"], base=lesson["base_name"],
                          before=f"{lesson['before']:.2%}", after=f"{lesson['after']:.2%}",
-                         seconds=f"{lesson['seconds']:.1f}"))
+                         seconds=f"{lesson['seconds']:.1f}") + " " +
+                       t("pen.teach_writers", n=len(HELD_OUT_WRITERS), before=f"{lesson['writers'][0]:.1%}",
+                         after=f"{lesson['writers'][1]:.1%}"))
         if studio.corrections:
             images, labels = zip(*studio.corrections)
             st.download_button(t("teach.download", n=len(labels)), to_npz(np.stack(images), np.array(labels)),
@@ -105,8 +110,7 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     before = state.report(base, data).accuracy
     try:
         lesson = LESSONS.submit(
-            lambda keep_going: _learn(base_model, images, labels, data, base_predictor.withhold_below,
-                                      keep_going),
+            lambda keep_going: _learn(base_model, images, labels, data, base_predictor, keep_going),
             wanted=lambda: not studio.released)
     except LessonsFull:
         return "busy"
@@ -119,12 +123,13 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     status.empty()
     if outcome != DONE:
         return outcome
-    tuned, predictor, after = lesson.result
+    tuned, predictor, after, writers = lesson.result
     name = t("teach.model_name", base=base.name, n=len(labels))
     metadata = {**base.metadata, "name": name, "corrections": len(labels), "tuned_from": base.key,
                 "test_accuracy": after.accuracy, "test_accuracy_before": before}
     studio.add(state.SessionModel(TAUGHT_KEY, name, "tuned", metadata, model=tuned,
                                   predictor=predictor, report=after))
     studio.lesson = {"count": len(labels), "base_name": base.name, "before": before,
-                     "after": after.accuracy, "seconds": time.perf_counter() - started}
+                     "after": after.accuracy, "seconds": time.perf_counter() - started,
+                     "writers": writers}
     return DONE

@@ -42,6 +42,8 @@ def _warm() -> None:
         for key in bundled.available():      # the Inside view's indexes, the slow part
             inside.bundled_lookups(key)
         _log.info("warm-up: neighbour indexes ready after %.1f s", time.perf_counter() - started)
+        from mnist_core import corrections
+        corrections.warm_up()          # the pen digits "Wrong? Teach it" replays and measures on
     except Exception as exc:        # a missing dataset offline: the pages explain it themselves
         _log.warning("warm-up stopped: %s: %s", type(exc).__name__, exc)
     finally:

@@ -45,7 +45,7 @@ def used_keys() -> set[str]:
     keys |= {f"model_file.{code}" for code in raised_codes("ModelFileError", "CostError")}
     keys |= {f"model_file.{code}" for code in [*cost.BUDGETS, predict.OutOfTime.code]}
     keys |= {f"image_file.{code}" for code in raised_codes("ImageFileError")}
-    keys |= {f"reading.{code}" for code in predict.PROBLEMS}
+    keys |= {f"reading.{code}" for code in predict.PROBLEM_CODES}
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
              for kind in ("bundled", "run", "upload", "tuned", "kept", "published")}
     from mnist_core.runstore import store as runstore

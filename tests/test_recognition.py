@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from bench.drawn_digits import HELD_OUT_SEED, drawn_non_digits, invariance_set
 from mnist_core import strokes
+from mnist_core.heldout import HELD_OUT_SEED, four_ways, non_digits
 from mnist_core.predict import Predictor, Reading, choose_threshold
-from mnist_core.preprocess import (canvas_to_mnist, canvas_to_mnist_steps,
+from mnist_core.preprocess import (NOT_A_DIGIT, canvas_to_mnist, canvas_to_mnist_steps,
                                    centre_line_of, image_from_bytes)
 
 from .conftest import ROOT
@@ -33,14 +33,14 @@ def stroke_width(image: np.ndarray) -> float:
 # --- 1. The same digit, any brush, any size -------------------------------------------------------
 
 def test_any_brush_and_size_reach_the_model_with_one_stroke_width_within_mnists(mnist):
-    four_ways, _ = invariance_set(30, seed=HELD_OUT_SEED)
-    widths = np.array([[stroke_width(canvas_to_mnist(image)) for image in row] for row in four_ways])
+    rows, _ = four_ways(30, seed=HELD_OUT_SEED)
+    widths = np.array([[stroke_width(canvas_to_mnist(image)) for image in row] for row in rows])
     # LeCun's preprocessing alone: the cropped ink scaled so that its longer side is 20 px.
     raw = np.array([[stroke_width(cropped) * 20 / max(cropped.shape) for cropped in
-                     (canvas_to_mnist_steps(image).cropped for image in row)] for row in four_ways])
+                     (canvas_to_mnist_steps(image).cropped for image in row)] for row in rows])
     thin_large, thick_small = 1, 2
     # Before redrawing, a fat brush on a small digit is many times the stroke of a thin, large one.
-    assert np.median(raw[:, thick_small] / raw[:, thin_large]) > 4
+    assert np.median(raw[:, thick_small] / raw[:, thin_large]) > 3
     # After: thin small, thin large and thick large (a thick small digit may be a bold blob, kept
     # as it is) reach the model with one stroke width, inside MNIST's own range.
     redrawn = np.median(widths[:, [0, 1, 3]], axis=0)
@@ -51,8 +51,8 @@ def test_any_brush_and_size_reach_the_model_with_one_stroke_width_within_mnists(
 
 def test_the_same_digit_thin_thick_small_large_gets_the_same_answer(default_model):
     _, predictor, _ = default_model
-    four_ways, labels = invariance_set(60, seed=HELD_OUT_SEED + 1)
-    answers = np.stack([predictor.predict(np.stack([canvas_to_mnist(i) for i in four_ways[:, k]]))
+    rows, labels = four_ways(60, seed=HELD_OUT_SEED + 1)
+    answers = np.stack([predictor.predict(np.stack([canvas_to_mnist(i) for i in rows[:, k]]))
                         for k in range(4)], axis=1)
     assert (answers == answers[:, :1]).all(axis=1).mean() >= 0.85
     assert (answers == labels[:, None]).mean() >= 0.9
@@ -68,13 +68,14 @@ def test_a_dot_is_not_redrawn_into_a_stroke():
 # --- 2. Training drawings ----------------------------------------------------------------------------
 
 def test_training_drawings_depend_on_the_seed_alone_and_validation_is_a_separate_stream(mnist):
-    images, labels = strokes.training_drawings(30, 4, mnist.x_train, mnist.y_train)
-    again, same_labels = strokes.training_drawings(30, 4, mnist.x_train, mnist.y_train)
+    count = 2 * len(strokes.PATTERN)
+    images, labels = strokes.training_drawings(count, 4, mnist.x_train, mnist.y_train)
+    again, same_labels = strokes.training_drawings(count, 4, mnist.x_train, mnist.y_train)
     np.testing.assert_array_equal(images, again)
     np.testing.assert_array_equal(labels, same_labels)
-    assert images.shape == (30, 28, 28) and images.dtype == np.uint8
-    assert (labels == strokes.NOT_A_DIGIT).sum() == 10            # a third are not digits
-    validation, _ = strokes.training_drawings(30, 4, mnist.x_train, mnist.y_train, purpose="validation")
+    assert images.shape == (count, 28, 28) and images.dtype == np.uint8
+    assert (labels == NOT_A_DIGIT).sum() == 2 * strokes.MIX["not_a_digit"]    # the mix's share
+    validation, _ = strokes.training_drawings(count, 4, mnist.x_train, mnist.y_train, purpose="validation")
     flat = {image.tobytes() for image in images}
     assert not flat & {image.tobytes() for image in validation}
 
@@ -119,14 +120,14 @@ def test_reading_says_not_a_digit_or_torn_between_two_and_speaks_of_photos():
     assert Reading(flat, image, 0.6).problem.code == "not_a_digit"
     assert Reading(torn, image, 0.6).problem.code == "unsure"
     assert Reading(torn, image, 0.6, photo=True).problem.code == "unsure_photo"
-    assert "photo" in str(Reading(flat, image, 0.6, photo=True).problem).lower()
+    assert Reading(flat, image, 0.6, photo=True).problem.code == "not_a_digit_photo"
     assert Reading(torn, image, 0.4).digit == 4            # the model's own threshold decides
 
 
 def test_default_model_carries_a_threshold_and_withholds_held_out_non_digits(default_model):
     _, predictor, metadata = default_model
     assert 0 < metadata["withhold_below"] < 1 and metadata["drawings"] > 0
-    pictures, kinds = drawn_non_digits(120, seed=HELD_OUT_SEED + 2)
+    pictures, kinds = non_digits(120, seed=HELD_OUT_SEED + 2)
     withheld = [predictor.read(canvas_to_mnist(p)).digit is None for p in pictures]
     assert np.mean(withheld) >= 0.8
 
@@ -165,18 +166,27 @@ def test_a_photo_with_a_shadow_is_read(default_model):
 def test_fine_tuning_learns_the_corrections_keeps_mnist_and_leaves_the_original(default_model, mnist):
     from mnist_core import corrections, evaluation
     model, predictor, _ = default_model
-    four_ways, labels = invariance_set(200, seed=HELD_OUT_SEED + 3)
-    drawings = np.stack([canvas_to_mnist(image) for image in four_ways[:, 2]])
+    rows, labels = four_ways(200, seed=HELD_OUT_SEED + 3)
+    drawings = np.stack([canvas_to_mnist(image) for image in rows[:, 2]])
     missed = np.flatnonzero(predictor.predict(drawings) != labels)[:3]
     if len(missed) == 0:     # the model reads them all: teach it a deliberate relabelling instead
         missed, labels = np.array([0]), labels.copy()
         labels[0] = (labels[0] + 1) % 10
     weights = [w.copy() for w in model.get_weights()]
     before = evaluation.evaluate(model, mnist.x_test, mnist.y_test, predictor=predictor).accuracy
-    tuned = corrections.fine_tune(model, drawings[missed], labels[missed], mnist.x_train, mnist.y_train)
+    tuned = corrections.fine_tune(model, drawings[missed], labels[missed], mnist.x_train, mnist.y_train,
+                                  pen=corrections.pen_replay())
     after = Predictor(tuned)
     assert (after.predict(drawings[missed]) == labels[missed]).mean() >= 2 / 3
     assert evaluation.evaluate(tuned, mnist.x_test, mnist.y_test, predictor=after).accuracy > before - 0.01
+    # The held-out writers' pen digits, read before and after: checked against a plain argmax.
+    from mnist_core import pendigits
+    images, pen_labels, _ = pendigits.prepared("held_out")
+    every = corrections.HELD_OUT_EVERY
+    plain = (model.predict(images[::every, ..., None] / 255, verbose=0).argmax(axis=1) == pen_labels[::every]).mean()
+    assert corrections.held_out_accuracy(predictor) == pytest.approx(plain, abs=0.004)
+    # A lesson may cost real writers a little (measured: 95.4 % -> 93.2 % after one); never much.
+    assert corrections.held_out_accuracy(after) > plain - 0.05
     for old, now in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(old, now)
 
@@ -184,7 +194,7 @@ def test_fine_tuning_learns_the_corrections_keeps_mnist_and_leaves_the_original(
 def test_corrections_download_as_a_labelled_npz_and_read_back():
     from mnist_core.corrections import from_npz, to_npz
     images = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
-    labels = np.array([4, 7, strokes.NOT_A_DIGIT])
+    labels = np.array([4, 7, NOT_A_DIGIT])
     back_images, back_labels = from_npz(to_npz(images, labels))
     assert back_images.dtype == np.uint8 and back_images.shape == (3, 28, 28)
     np.testing.assert_array_equal(back_labels, labels)
