@@ -74,8 +74,9 @@ def train_preset(arch, seed, budget_s=None):
     return report.accuracy, result.seconds, crossed, model
 
 
-def seeds_of(arch, seeds=SEEDS):
-    """The preset over `seeds`: its figures per seed, recorded for the Train page's card."""
+def seeds_of(arch):
+    """The preset over SEEDS: its figures per seed, recorded for the Train page's card."""
+    seeds = SEEDS
     runs = [train_preset(arch, seed) for seed in seeds]
     accuracy, seconds = [r[0] for r in runs], [r[1] for r in runs]
     milestones = {m: [r[2][m] for r in runs] for m in runs[0][2]}
@@ -482,9 +483,13 @@ def table(sections) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), choices=range(1, len(SEEDS) + 1),
+                        help=f"train each preset with the first N of seeds {SEEDS} (default all)")
     parser.add_argument("--no-record", action="store_true", help="don't append the table to " + str(RECORD.relative_to(ROOT)))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
+    global SEEDS
+    SEEDS = SEEDS[:args.seeds]
     sections = args.only or list(SECTIONS)
     for name in sections:
         SECTIONS[name]()

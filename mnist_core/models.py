@@ -69,6 +69,11 @@ def build_model(arch: str = "dense", *, seed: int | None = None, **hparams) -> k
                       layers.BatchNormalization(name=f"conv{block}_bn"),
                       layers.Activation("relu", name=f"conv{block}_relu")]
         stack.append(layers.Flatten(name="flatten"))
+        if hp["hidden_units"]:     # a small batch-normalised layer: cheap, and a faster climb to 99 %
+            stack += [layers.Dense(hp["hidden_units"], use_bias=False, kernel_initializer=kernel(),
+                                   name="hidden"),
+                      layers.BatchNormalization(name="hidden_bn"),
+                      layers.Activation("relu", name="hidden_relu")]
         if hp["dropout"]:
             stack.append(dropout(hp["dropout"]))
     stack.append(layers.Dense(NUM_CLASSES, activation="softmax", kernel_initializer=kernel(),

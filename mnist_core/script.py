@@ -26,7 +26,9 @@ def layer_code(layer) -> str:
     c = layer.get_config()
     kind = type(layer).__name__
     if kind == "Dense":
-        return f'layers.Dense({c["units"]}, activation="{c["activation"]}")'
+        bias = "" if c["use_bias"] else ", use_bias=False"
+        activation = "" if c["activation"] == "linear" else f', activation="{c["activation"]}"'
+        return f'layers.Dense({c["units"]}{bias}{activation})'
     if kind == "Conv2D":
         args = [str(c["filters"]), str(tuple(c["kernel_size"]))]
         if tuple(c["strides"]) != (1, 1):

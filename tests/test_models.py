@@ -42,14 +42,18 @@ def test_hyperparameters_change_the_network():
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
 
 
-def test_presets_are_the_strided_network_the_best_one_deeper():
+def test_presets_are_the_strided_network_the_fast_one_thin():
     fast, best = models.build_model("cnn_fast"), models.build_model("cnn_best")
     convs = lambda m: [(l.filters, l.kernel_size, l.strides) for l in m.layers  # noqa: E731
                        if isinstance(l, keras.layers.Conv2D)]
-    assert convs(fast) == [(24, (5, 5), (2, 2)), (48, (3, 3), (2, 2))]
-    assert convs(best) == [(32, (5, 5), (2, 2)), (64, (3, 3), (2, 2)), (64, (3, 3), (1, 1))]
-    # The third convolution sees the 7x7 maps: cheap, and the classifier's input stays 7*7*64.
-    assert best.get_layer("flatten").output.shape[1] == 7 * 7 * 64
+    fast_hp, best_hp = presets.architecture_defaults("cnn_fast"), presets.architecture_defaults("cnn_best")
+    for model, hp in ((fast, fast_hp), (best, best_hp)):
+        f = hp["filters"]
+        assert convs(model) == [(f, (5, 5), (2, 2)), (2 * f, (3, 3), (2, 2)), (2 * f, (3, 3), (1, 1))][:hp["conv_layers"]]
+        # The third convolution sees the 7x7 maps: cheap, and the classifier's input stays 7*7*2f.
+        assert model.get_layer("flatten").output.shape[1] == 7 * 7 * 2 * f
+        dense = [l.units for l in model.layers if isinstance(l, keras.layers.Dense)]
+        assert dense == ([hp["hidden_units"]] if hp["hidden_units"] else []) + [10]
     assert models.build_model("cnn_best", conv_layers=2).count_params() < best.count_params()
     with pytest.raises(ValueError, match="between"):
         models.build_model("cnn_best", conv_layers=4)
@@ -104,7 +108,9 @@ def _layer_facts(layer):
 
 @pytest.mark.parametrize("arch, hparams", [("dense", {}), ("cnn", {"filters": 8, "optimizer": "sgd"}),
                                            ("dense", {"dropout": 0.3, "optimizer": "adamw"}),
-                                           ("cnn_fast", {}), ("cnn_best", {"filters": 8})])
+                                           ("cnn_fast", {}), ("cnn_best", {"filters": 8}),
+                                           ("cnn_best", {"filters": 8, "hidden_units": 16,
+                                                         "label_smoothing": 0.2})])
 def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, hparams):
     """The script shown on the Train page is real: run it (on a slice of MNIST, no download) and
     compare it with build_model layer by layer, its schedule and its augmentation ranges."""
@@ -188,7 +194,8 @@ def test_without_a_recipe_a_model_trains_as_compiled(small_mnist):
     from mnist_core import training
     model = models.build_model("cnn_best", filters=4)
     training.train(model, small_mnist, epochs=1, batch_size=100)
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)   # the preset's peak, constant
+    peak = presets.architecture_defaults("cnn_best")["learning_rate"]
+    assert float(model.optimizer.learning_rate) == pytest.approx(peak)   # the preset's peak, constant
 
 
 def test_presets_save_and_load_safely(tmp_path, small_mnist):
