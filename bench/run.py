@@ -481,6 +481,7 @@ def table(sections) -> str:
 
 
 def main():
+    global SEEDS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     parser.add_argument("--seeds", type=int, default=len(SEEDS), choices=range(1, len(SEEDS) + 1),
@@ -488,7 +489,6 @@ def main():
     parser.add_argument("--no-record", action="store_true", help="don't append the table to " + str(RECORD.relative_to(ROOT)))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
-    global SEEDS
     SEEDS = SEEDS[:args.seeds]
     sections = args.only or list(SECTIONS)
     for name in sections:
