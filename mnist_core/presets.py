@@ -84,11 +84,13 @@ ARCHITECTURES["cnn_fast"] = Architecture(
     _strided_cnn_params(filters=16, conv_layers=3, hidden_units=128, dropout=0.0, learning_rate=0.02,
                         augment=0.0, label_smoothing=0.1),
     epochs=2, batch_size=256, validation_split=PRESET_VALIDATION)
-# Wider, one convolution deeper, dropout, augmentation, trained longer: reads drawings best.
+# Twice as wide, with dropout, augmentation and 15 epochs: the most accurate preset, the best at
+# reading drawings. (Chosen on the validation split among four variants: the hidden layer, label
+# smoothing and milder augmentation gave 99.64 % there, the previous recipe 99.61 %.)
 ARCHITECTURES["cnn_best"] = Architecture(
     "cnn_best",
-    _strided_cnn_params(filters=32, conv_layers=3, hidden_units=0, dropout=0.25, learning_rate=0.01,
-                        augment=0.6, label_smoothing=0.0),
+    _strided_cnn_params(filters=32, conv_layers=3, hidden_units=128, dropout=0.25, learning_rate=0.01,
+                        augment=0.4, label_smoothing=0.1),
     epochs=15, batch_size=128, validation_split=PRESET_VALIDATION)
 
 
