@@ -14,7 +14,8 @@ from studio.presets import measured_text, milestone_columns
 from studio.sidebar import model_label
 
 with st.spinner(t("tf.loading")):
-    from mnist_core import describe, device, jobs, models, presets, runspec, script, storage
+    from mnist_core import describe, jobs, models, presets, runspec, script, storage
+    from mnist_core.device import device_description
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
@@ -102,7 +103,7 @@ def preview_ui(spec: jobs.RunSpec) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _device() -> tuple:
-    return device.device_description()
+    return device_description()
 
 
 def device() -> str:
