@@ -86,12 +86,13 @@ def seeds_of(arch, seeds=None):
     return accuracy, seconds, milestones, runs
 
 
+RECORDING = True         # --no-record: neither docs/benchmarks.md nor the cards' JSON is written
+
+
 def record_preset(arch, figures):
-    import json
-    measured = json.loads(MEASURED.read_text(encoding="utf-8")) if MEASURED.exists() else {}
-    measured[arch] = {"when": time.strftime("%Y-%m-%d %H:%M"), "commit": commit(),
-                      "cpu_cores": os.cpu_count(), **figures}
-    MEASURED.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if RECORDING:
+        from studio.presets import record_measured
+        record_measured(arch, figures, commit=commit(), path=MEASURED)
 
 
 def spread(values, unit="%"):
@@ -470,7 +471,10 @@ def commit() -> str:
     def git(*args):
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    # The files this run writes itself don't make the measured code differ from the commit.
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  ":(exclude)docs/benchmarks.md", ":(exclude)docs/benchmarks.json")
+    return head + (" + uncommitted changes" if changed else "")
 
 
 def table(sections) -> str:
@@ -482,7 +486,7 @@ def table(sections) -> str:
 
 
 def main():
-    global SEEDS, BEST_SEEDS
+    global SEEDS, BEST_SEEDS, RECORDING
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     parser.add_argument("--seeds", type=int, default=len(SEEDS), choices=range(1, len(SEEDS) + 1),
@@ -493,6 +497,7 @@ def main():
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
     SEEDS, BEST_SEEDS = SEEDS[:args.seeds], min(args.best_seeds, args.seeds)
+    RECORDING = not args.no_record
     sections = args.only or list(SECTIONS)
     for name in sections:
         SECTIONS[name]()

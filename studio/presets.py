@@ -25,6 +25,17 @@ def _measured() -> dict:
         return {}
 
 
+def record_measured(arch: str, figures: dict, *, commit: str, path: Path | None = None) -> None:
+    """bench/run.py's side: replace `arch`'s entry (its seeds' figures) and keep the others."""
+    import os
+    import time
+    path = path or MEASURED
+    measured = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    measured[arch] = {"when": time.strftime("%Y-%m-%d %H:%M"), "commit": commit,
+                      "cpu_cores": os.cpu_count(), **figures}
+    path.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def measured_text(arch: str) -> str | None:
     """'Measured 2026-11-30 on 2 CPU cores, 3 seeds: 99.12 % (worst 99.02 %) after 13 s …', or None."""
     figures = _measured().get(arch)

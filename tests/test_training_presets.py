@@ -43,18 +43,16 @@ def test_a_finished_run_carries_its_milestones(small_mnist):
 
 def test_preset_cards_read_the_latest_benchmark(tmp_path, monkeypatch):
     """bench/run.py records each preset's seeds; the Train page's card reads them, never typed."""
-    from bench import run as bench
     from studio import presets as cards
     measured = tmp_path / "benchmarks.json"
-    monkeypatch.setattr(bench, "MEASURED", measured)
     monkeypatch.setattr(cards, "MEASURED", measured)
     cards._measured.clear()
     assert cards.measured_text("cnn_fast") is None          # no benchmark yet: no figures at all
-    bench.record_preset("cnn_fast", {"seeds": [1, 2, 3], "test_accuracy": [0.9915, 0.9931, 0.9924],
+    cards.record_measured("cnn_fast", commit="abc1234", figures={"seeds": [1, 2, 3], "test_accuracy": [0.9915, 0.9931, 0.9924],
                                      "seconds": [12.0, 13.0, 14.0],
                                      "time_to": {"0.98": [5.0, 6.0, 7.0], "0.99": [11.0, None, 13.0]}})
-    bench.record_preset("cnn_best", {"seeds": [1], "test_accuracy": [0.9966], "seconds": [560.0],
-                                     "time_to": {"0.99": [100.0]}})
+    cards.record_measured("cnn_best", commit="abc1234", figures={"seeds": [1], "test_accuracy": [0.9966],
+                                                                 "seconds": [560.0], "time_to": {"0.99": [100.0]}})
     assert set(json.loads(measured.read_text())) == {"cnn_fast", "cnn_best"}   # one run adds, keeps others
     cards._measured.clear()
     text = cards.measured_text("cnn_fast")
