@@ -10,10 +10,12 @@ import streamlit as st
 
 from studio import charts, runs, state, uploads, urls
 from studio.i18n import labels_in_this_language, t
+from studio.presets import measured_text, milestone_columns
 from studio.sidebar import model_label
 
 with st.spinner(t("tf.loading")):
-    from mnist_core import jobs, models, runspec, storage
+    from mnist_core import describe, jobs, models, presets, runspec, script, storage
+    from mnist_core.device import device_description
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
@@ -23,13 +25,16 @@ MAX_EPOCHS_HERE = 30          # the page offers fewer than the library allows (r
 # --- Choosing -----------------------------------------------------------------------------------
 
 def settings_ui() -> jobs.RunSpec:
-    names = list(models.ARCHITECTURES)
+    names = list(presets.ARCHITECTURES)
     urls.seed_widget("train_arch", urls.read_choice("arch", "dense", names))
     arch = st.selectbox(t("train.architecture"), names, key="train_arch", on_change=use_recommended_run,
                         format_func=labels_in_this_language("arch.{}.title"))
-    spec = models.ARCHITECTURES[arch]
+    spec = presets.ARCHITECTURES[arch]
     st.caption(t(f"arch.{arch}.description") + (
         " " + t("train.recommended", epochs=spec.epochs, batch=spec.batch_size) if arch != "dense" else ""))
+    measured = measured_text(arch)      # from the latest bench/run.py, never typed
+    if measured:
+        st.caption(measured)
 
     hparams = {}
     columns = st.columns(len(spec.params))
@@ -57,7 +62,8 @@ def settings_ui() -> jobs.RunSpec:
                          help=t("train.epochs.help"))
     batch_size = middle.select_slider(t("train.batch_size"), BATCH_SIZES, key="train_batch",
                                       help=t("train.batch_size.help"))
-    validation_split = right.slider(t("train.validation"), runspec.VALIDATION_SPLIT[0], 0.3, 0.0,
+    st.session_state.setdefault("train_val", spec.validation_split)
+    validation_split = right.slider(t("train.validation"), *runspec.VALIDATION_SPLIT,
                                     step=0.05, key="train_val", help=t("train.validation.help"))
     seed = last.number_input(t("train.seed"), 0, 2**31 - 1, 0, key="train_seed", help=t("train.seed.help"))
     urls.write(arch=arch, epochs=epochs)
@@ -65,17 +71,18 @@ def settings_ui() -> jobs.RunSpec:
 
 
 def use_recommended_run() -> None:
-    """A newly chosen architecture starts from the epochs and batch size it is meant for: the best
-    preset's one-cycle recipe needs its 15 epochs to reach 99.5 %, the fast one its batches of 256."""
-    spec = models.ARCHITECTURES[st.session_state["train_arch"]]
+    """A newly chosen architecture starts from its own recipe (mnist_core.presets): the epochs,
+    batch size and validation split it is meant for."""
+    spec = presets.ARCHITECTURES[st.session_state["train_arch"]]
     st.session_state["train_epochs"] = spec.epochs
     st.session_state["train_batch"] = spec.batch_size
+    st.session_state["train_val"] = spec.validation_split
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def model_preview(arch: str, hparams: tuple) -> tuple[list, str, int]:
     model = models.build_model(arch, **dict(hparams))
-    return models.layer_table(model), models.graph_dot(model), model.count_params()
+    return describe.layer_table(model), describe.graph_dot(model), model.count_params()
 
 
 def preview_ui(spec: jobs.RunSpec) -> None:
@@ -88,7 +95,7 @@ def preview_ui(spec: jobs.RunSpec) -> None:
         st.graphviz_chart(dot, width="content")
     with code:
         st.caption(t("train.code.caption"))
-        st.code(models.keras_code(spec.arch, spec.hparams, epochs=spec.epochs,
+        st.code(script.keras_code(spec.arch, spec.hparams, epochs=spec.epochs,
                                   batch_size=spec.batch_size,
                                   validation_split=spec.validation_split, seed=spec.seed),
                 language="python")
@@ -96,7 +103,7 @@ def preview_ui(spec: jobs.RunSpec) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _device() -> tuple:
-    return models.device_description()
+    return device_description()
 
 
 def device() -> str:
@@ -117,6 +124,7 @@ def models_ui() -> None:
             t("col.epochs"): m.metadata.get("epochs_completed", m.metadata.get("epochs")),
             t("col.batch_size"): m.metadata.get("batch_size"),
             t("col.test_accuracy"): m.test_accuracy, t("col.seconds"): m.metadata.get("train_seconds"),
+            **milestone_columns(m.metadata),
         } for m in mine])
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             t("col.test_accuracy"): st.column_config.NumberColumn(format="percent")})
@@ -172,7 +180,7 @@ def download_ui(entry) -> None:
     left.download_button(t("train.download"), entry.file_bytes, file_name=f"mnist-{entry.key}.keras",
                          mime="application/zip", icon=":material/download:")
     meta = entry.metadata
-    if meta.get("arch") in models.ARCHITECTURES:      # a run of ours (an upload has no recipe)
+    if meta.get("arch") in presets.ARCHITECTURES:      # a run of ours (an upload has no recipe)
         from studio.notebook import notebook_bytes
         right.download_button(t("train.download_notebook"), notebook_bytes(
             entry.name, meta["arch"], meta.get("hparams", {}), epochs=meta["epochs"],

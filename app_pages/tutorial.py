@@ -151,11 +151,13 @@ def one_hot_ui():
 
 def fit_ui():
     from mnist_core import jobs
-    st.code("model.fit(train_images, train_labels, epochs=5, batch_size=128)", language="python")
+    from mnist_core.presets import TUTORIAL
+    st.code(f"model.fit(train_images, train_labels, epochs={TUTORIAL.epochs}, "
+            f"batch_size={TUTORIAL.batch_size})", language="python")
     studio = state.studio()
     running = bool(studio.running())
     if st.button(t("tutorial.fit.start"), type="primary", icon=":material/play_arrow:", disabled=running):
-        runs.start_run(jobs.RunSpec("dense", {}, epochs=5, batch_size=128, seed=0))
+        runs.start_run(jobs.RunSpec.preset(TUTORIAL.name, seed=0))
     runs.live_ui()
 
 

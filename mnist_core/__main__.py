@@ -1,6 +1,6 @@
 """Command line: the tutorial from a terminal.
 
-    python -m mnist_core train --arch dense --epochs 5 --out models/seed.keras
+    python -m mnist_core train --arch cnn_fast --out models/fast.keras   # the preset's own recipe
     python -m mnist_core evaluate --model models/seed.keras
 """
 
@@ -14,6 +14,12 @@ import sys
 from pathlib import Path
 
 from .data import ENV_VAR, MnistDataError, load_mnist
+from .presets import ARCHITECTURES, TUTORIAL
+
+
+def _recipe_text(arch) -> str:
+    return (f"--epochs {arch.epochs} --batch-size {arch.batch_size}"
+            + (f" --validation-split {arch.validation_split}" if arch.validation_split else "")).replace("%", "%%")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,13 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model and save it as a .keras file",
                                 description="Train a model on the 60,000 training digits, report "
                                             "test accuracy, and save it with its metadata.")
-    train.add_argument("--arch", default="dense", help="architecture: dense (the tutorial's, "
-                       "default), cnn (the Keras example's convnet), cnn_fast (99%% in half a "
-                       "minute: --epochs 3 --batch-size 256), cnn_best (99.5%%+: --epochs 15)")
-    train.add_argument("--epochs", type=int, default=5, help="passes over the training data (default 5)")
-    train.add_argument("--batch-size", type=int, default=128, help="images per update (default 128)")
-    train.add_argument("--validation-split", type=float, default=0.0,
-                       help="fraction of the training data held out to watch for overfitting (default 0)")
+    train.add_argument("--arch", default=TUTORIAL.name, choices=list(ARCHITECTURES),
+                       help="architecture, trained with its own recipe unless told otherwise: " +
+                            "; ".join(f"{a.name} ({_recipe_text(a)})" for a in ARCHITECTURES.values()) +
+                            f" (default {TUTORIAL.name}: the tutorial's network and recipe)")
+    train.add_argument("--epochs", type=int, default=None, help="passes over the training data "
+                       "(default: the architecture's)")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="images per update (default: the architecture's)")
+    train.add_argument("--validation-split", type=float, default=None,
+                       help="fraction of the training data held out to watch for overfitting and to "
+                            "time 98/99/99.5 %% (default: the architecture's)")
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
     train.add_argument("--drawings", type=int, default=0,
                        help="also train on this many drawings made on the Predict page's canvas (60%% real "
@@ -78,11 +88,18 @@ def _parse_hparams(pairs: list[str]) -> dict:
     return hparams
 
 
+def run_spec(args):
+    """The run `train` asks for: the architecture's own recipe, with what the options change."""
+    from .runspec import RunSpec
+    given = {"epochs": args.epochs, "batch_size": args.batch_size,
+             "validation_split": args.validation_split}
+    return RunSpec.preset(args.arch, _parse_hparams(args.hparam), seed=args.seed, drawings=args.drawings,
+                          **{name: value for name, value in given.items() if value is not None}).validated()
+
+
 def _train(args) -> int:
     from . import storage, training
-    from .runspec import RunSpec
-    spec = RunSpec(args.arch, _parse_hparams(args.hparam), args.epochs, args.batch_size,
-                   args.validation_split, args.seed, args.drawings).validated()
+    spec = run_spec(args)
     data = load_mnist(args.data)
     print(f"Data: {data.source}")
 
@@ -97,7 +114,7 @@ def _train(args) -> int:
             print(f"\r{line}", end="", flush=True)
 
     command = "python -m mnist_core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    name, source = f"{args.arch} ({args.epochs} epochs)", f"trained with `{command}`"
+    name, source = f"{args.arch} ({spec.epochs} epochs)", f"trained with `{command}`"
     from . import cluster
     if args.start_from and (args.backend == "ray" or (args.backend is None and cluster.enabled())):
         raise ValueError("--start-from trains locally: use --backend local")
@@ -111,6 +128,11 @@ def _train(args) -> int:
                                start_from=args.start_from)
     print(f"Trained in {trained.result.seconds:.1f} s. Test loss {trained.report.loss:.4f}, "
           f"test accuracy {trained.report.accuracy:.4f}")
+    crossed = trained.metadata.get("time_to", {})
+    if spec.validation_split:
+        print("Validation accuracy first reached " + ", ".join(
+            f"{float(m):.1%} after {s} s" if s is not None else f"{float(m):.1%}: not reached"
+            for m, s in crossed.items()))
     path = storage.save_model(trained.model, args.out, trained.metadata)
     print(f"Saved {path}")
     return 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .presets import TUTORIAL, architecture
+
 EPOCHS = (1, 100)
 BATCH_SIZE = (8, 4096)
 VALIDATION_SPLIT = (0.0, 0.5)
@@ -46,19 +48,40 @@ def check_run(epochs, batch_size, validation_split) -> None:
         raise SettingsError("validation_split", VALIDATION_SPLIT, validation_split)
 
 
+# Validation accuracies whose first crossing each run reports (and the run history compares).
+MILESTONES = (0.98, 0.99, 0.995)
+
+
+def time_to(val_accuracy: list, epoch_seconds: list) -> dict:
+    """{"0.99": seconds of training until the validation accuracy first reached 99 %, or None}
+    for each milestone, read at the ends of epochs (where Keras measures validation)."""
+    crossed = {}
+    for milestone in MILESTONES:
+        crossed[str(milestone)] = next((round(seconds, 1) for accuracy, seconds in
+                                        zip(val_accuracy, epoch_seconds) if accuracy >= milestone), None)
+    return crossed
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that defines a training run (what the Train page's widgets choose)."""
-    arch: str = "dense"
+    arch: str = TUTORIAL.name
     hparams: dict = field(default_factory=dict)
-    epochs: int = 5
-    batch_size: int = 128
-    validation_split: float = 0.0
+    epochs: int = TUTORIAL.epochs
+    batch_size: int = TUTORIAL.batch_size
+    validation_split: float = TUTORIAL.validation_split
     seed: int | None = None
     drawings: int = 0        # extra drawings to train on: real pen digits, re-stroked MNIST, non-digits
 
+    @classmethod
+    def preset(cls, arch: str, hparams: dict | None = None, **changes) -> "RunSpec":
+        """`arch` trained with its own recipe (presets.ARCHITECTURES), `changes` aside."""
+        recipe = architecture(arch)
+        return cls(arch, dict(hparams or {}), **{"epochs": recipe.epochs, "batch_size": recipe.batch_size,
+                                                 "validation_split": recipe.validation_split} | changes)
+
     def validated(self) -> "RunSpec":
-        from .models import validate_hparams  # noqa: PLC0415 (imports Keras)
+        from .presets import validate_hparams
         check_run(self.epochs, self.batch_size, self.validation_split)
         if not _whole_in(self.drawings, DRAWINGS):
             raise SettingsError("drawings", DRAWINGS, self.drawings)
@@ -71,7 +94,9 @@ class RunSpec:
         return {"arch": self.arch, "hparams": dict(self.hparams), "epochs": self.epochs,
                 "epochs_completed": result.epochs_completed, "batch_size": self.batch_size,
                 "validation_split": self.validation_split, "seed": self.seed,
-                "history": result.history, "test_accuracy": report.accuracy,
+                "history": result.history, "epoch_seconds": [round(s, 1) for s in result.epoch_seconds],
+                "time_to": time_to(result.history.get("val_accuracy", []), result.epoch_seconds),
+                "test_accuracy": report.accuracy,
                 "test_loss": report.loss, "train_seconds": round(result.seconds, 1),
                 "stopped_early": result.stopped, **({"drawings": self.drawings} if self.drawings else {}),
                 **extra}

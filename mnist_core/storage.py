@@ -63,6 +63,7 @@ ALLOWED_CLASSES = {
     "keras.constraints": {"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"},
     "keras.optimizers": {"Adam", "AdamW", "RMSprop", "SGD", "Adamax", "Nadam", "Adagrad",
                          "Adadelta", "Lion"},
+    "keras.losses": {"CategoricalCrossentropy"},      # the presets' label smoothing: numbers only
     "keras.optimizers.schedules": {"CosineDecay", "ExponentialDecay", "PiecewiseConstantDecay",
                                    "InverseTimeDecay", "PolynomialDecay"},
     None: {"__keras_tensor__"},    # the functional graph's edges: data, not code

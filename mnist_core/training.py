@@ -59,6 +59,7 @@ class TrainingResult:
     stopped: bool                  # the stop_event ended the run early
     seconds: float
     batches: list = field(default_factory=list)   # the batch-level reports, for the charts
+    epoch_seconds: list = field(default_factory=list)   # training time at each whole epoch's end
 
 
 def model_input(images: np.ndarray, model: keras.Model) -> np.ndarray:
@@ -126,6 +127,7 @@ class _ProgressCallback(keras.callbacks.Callback):
         self.on_progress, self.stop_event = on_progress, stop_event
         self.epochs, self.report_every, self.started = epochs, report_every, started
         self.batches: list[Progress] = []
+        self.epoch_seconds: list[float] = []
         self.stopped = False
         self.last_step = 0
 
@@ -171,6 +173,7 @@ class _ProgressCallback(keras.callbacks.Callback):
                           float("nan"), float("nan"),
                           _maybe_float(logs.get("val_loss")), _maybe_float(logs.get("val_accuracy")),
                           elapsed=time.perf_counter() - self.started, growth=self.growth)
+        self.epoch_seconds.append(report.elapsed)
         if self.on_progress:
             self.on_progress(report)
         self._check_stop()
@@ -192,7 +195,7 @@ def train(model: keras.Model, data: MnistData, *, epochs: int, batch_size: int,
           report_every: float = REPORT_EVERY_S) -> TrainingResult:
     """Fit `model` on MNIST's training set, as the tutorial does, with live progress.
 
-    `recipe` (from models.recipe) adds a learning-rate schedule and augmentation; without it the
+    `recipe` (from presets.recipe) adds a learning-rate schedule, label smoothing and augmentation; without it the
     model trains as it was compiled. `extra` (uint8 images, labels) joins the training set, never
     the validation part. `watch` (uint8 images, a few hundred) adds inspect.growth to each epoch's
     report: the first layer's filters and those images' map, as they form.
@@ -208,11 +211,9 @@ def train(model: keras.Model, data: MnistData, *, epochs: int, batch_size: int,
         train_labels = np.concatenate([data.y_train[:samples], extra[1]])
         samples += len(extra[0])
     steps_per_epoch = -(-samples // batch_size)
-    if recipe.get("schedule") == "one_cycle":
-        from .models import make_optimizer, one_cycle
-        schedule = one_cycle(recipe["learning_rate"], steps_per_epoch * epochs)
-        model.compile(optimizer=make_optimizer(recipe["optimizer"], schedule),
-                      loss="categorical_crossentropy", metrics=["accuracy"])
+    if recipe:     # the schedule is sized to this run's steps
+        from .optimizers import compile_model
+        compile_model(model, recipe, steps_per_epoch * epochs)
     training_set = batches(train_images, train_labels, batch_size, tuple(model.input_shape[1:]),
                            seed=seed, augment=recipe.get("augment", 0.0), count=samples)
     held = total - int(total * (1 - validation_split)) if validation_split else 0
@@ -233,7 +234,8 @@ def train(model: keras.Model, data: MnistData, *, epochs: int, batch_size: int,
     epochs_completed = len(per_epoch.get("loss", []))
     return TrainingResult(history=per_epoch,
                           epochs_completed=epochs_completed, stopped=callback.stopped,
-                          seconds=seconds, batches=callback.batches)
+                          seconds=seconds, batches=callback.batches,
+                          epoch_seconds=callback.epoch_seconds[:epochs_completed])
 
 
 @dataclass
@@ -249,7 +251,7 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
         start_from=None, **metadata) -> TrainedRun:
     """The tutorial's steps 3-5 for one RunSpec: build, train (with its recipe), evaluate.
     `start_from`: a saved model of the same architecture whose weights training starts from."""
-    from . import evaluation, models
+    from . import evaluation, models, presets
     spec = spec.validated()
     model = models.build_model(spec.arch, seed=spec.seed, **spec.hparams)
     if start_from is not None:
@@ -266,7 +268,7 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
         from . import strokes
         extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train, data.y_train)
     result = train(model, data, epochs=spec.epochs, batch_size=spec.batch_size,
-                   validation_split=spec.validation_split, recipe=models.recipe(spec.arch, spec.hparams),
+                   validation_split=spec.validation_split, recipe=presets.recipe(spec.arch, spec.hparams),
                    on_progress=on_progress, stop_event=stop_event, seed=spec.seed, extra=extra,
                    watch=watch)
     report = evaluation.evaluate(model, data.x_test, data.y_test)

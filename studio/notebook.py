@@ -17,7 +17,7 @@ SECTIONS = [("import keras", "import"), ("keras.utils.set_random_seed", "seed"),
 
 def notebook_bytes(name: str, arch: str, hparams: dict, *, epochs: int, batch_size: int,
                    validation_split: float, seed: int | None) -> bytes:
-    from mnist_core.models import keras_code
+    from mnist_core.script import keras_code
     script = keras_code(arch, hparams, epochs=epochs, batch_size=batch_size,
                         validation_split=validation_split, seed=seed)
     cells = [nbformat.v4.new_markdown_cell(f"# {name}\n\n" + t("notebook.intro", epochs=epochs,

@@ -14,6 +14,7 @@ from mnist_core.runspec import SettingsError
 
 from . import charts, figures, keep, state
 from .inside import GROWTH_POINTS, growth_ui
+from .presets import milestones_text
 from .i18n import ordinal, t
 
 _log = get_logger(__name__)
@@ -153,6 +154,9 @@ def live_ui() -> None:
     if entry is not None and entry.test_accuracy is not None:
         message += " " + t("train.done_accuracy", accuracy=f"{entry.test_accuracy:.2%}")
     st.success(message)
+    if entry is not None:
+        crossed = milestones_text(entry.metadata)
+        st.caption(crossed or t("presets.no_validation"))
     run_charts(snapshot, key)
     if entry is not None and entry.metadata.get("history"):
         from .downloads import download_figure_ui

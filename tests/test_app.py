@@ -289,18 +289,24 @@ def test_train_page_shows_the_presets_with_their_recipe(arch):
     assert at.selectbox(key=f"train_{arch}_schedule").value == "one_cycle"
     code = "\n".join(c.value for c in at.code)
     assert "CosineDecay" in code and "strides=2" in code
-    from mnist_core.models import ARCHITECTURES
+    from mnist_core.presets import ARCHITECTURES
     assert f"Train it for {ARCHITECTURES[arch].epochs} epochs" in texts(at)
     assert at.slider(key="train_epochs").value == ARCHITECTURES[arch].epochs
     assert at.select_slider(key="train_batch").value == ARCHITECTURES[arch].batch_size
 
 
 def test_choosing_an_architecture_starts_from_its_recommended_run():
+    from mnist_core.presets import ARCHITECTURES
     at = open_page("train")
-    at.selectbox(key="train_arch").set_value("cnn_best").run()
-    assert (at.slider(key="train_epochs").value, at.select_slider(key="train_batch").value) == (15, 128)
-    at.selectbox(key="train_arch").set_value("cnn_fast").run()
-    assert (at.slider(key="train_epochs").value, at.select_slider(key="train_batch").value) == (3, 256)
+
+    def recipe_shown():
+        return (at.slider(key="train_epochs").value, at.select_slider(key="train_batch").value,
+                at.slider(key="train_val").value)
+
+    for arch in ("cnn_best", "cnn_fast"):
+        at.selectbox(key="train_arch").set_value(arch).run()
+        preset = ARCHITECTURES[arch]
+        assert recipe_shown() == (preset.epochs, preset.batch_size, pytest.approx(preset.validation_split))
     at.slider(key="train_epochs").set_value(4).run()          # the learner's own choice stays
     assert at.slider(key="train_epochs").value == 4 and not at.exception and not at.warning
     at.selectbox(key="train_arch").set_value("dense").run()    # back to the tutorial's 5 epochs

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_core import models
+from mnist_core import describe, models, optimizers, presets, script
 
 
 def tutorial_network():
@@ -58,16 +58,18 @@ def test_hyperparameters_change_the_network():
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
 
 
-def test_presets_are_the_strided_network_the_best_one_deeper():
+def test_presets_are_the_strided_network_the_fast_one_thin():
     fast, best = models.build_model("cnn_fast"), models.build_model("cnn_best")
-    convs = lambda m: [l for l in m.layers if isinstance(l, keras.layers.Conv2D)]  # noqa: E731
-    sides = lambda m: [l.output.shape[1] for l in convs(m)]                       # noqa: E731
-    # Strided convolutions halve the picture, 28 -> 14 -> 7; the best one's third sees the 7x7 maps.
-    assert sides(fast) == [28 // 2, 28 // 4] and sides(best) == [28 // 2, 28 // 4, 28 // 4]
-    for model in (fast, best):              # each later convolution has twice the first one's filters
-        first, *later = [l.filters for l in convs(model)]
-        assert later and all(filters == 2 * first for filters in later)
-    assert best.get_layer("flatten").output.shape[1] == 7 * 7 * convs(best)[-1].filters
+    convs = lambda m: [(l.filters, l.kernel_size, l.strides) for l in m.layers  # noqa: E731
+                       if isinstance(l, keras.layers.Conv2D)]
+    fast_hp, best_hp = presets.architecture_defaults("cnn_fast"), presets.architecture_defaults("cnn_best")
+    for model, hp in ((fast, fast_hp), (best, best_hp)):
+        f = hp["filters"]
+        assert convs(model) == [(f, (5, 5), (2, 2)), (2 * f, (3, 3), (2, 2)), (2 * f, (3, 3), (1, 1))][:hp["conv_layers"]]
+        # The third convolution sees the 7x7 maps: cheap, and the classifier's input stays 7*7*2f.
+        assert model.get_layer("flatten").output.shape[1] == 7 * 7 * 2 * f
+        dense = [l.units for l in model.layers if isinstance(l, keras.layers.Dense)]
+        assert dense == ([hp["hidden_units"]] if hp["hidden_units"] else []) + [10]
     assert models.build_model("cnn_best", conv_layers=2).count_params() < best.count_params()
     with pytest.raises(ValueError, match="between"):
         models.build_model("cnn_best", conv_layers=4)
@@ -91,11 +93,11 @@ def test_bad_hyperparameters_get_clear_errors(arch, hparams, message):
 
 def test_architecture_defaults_for_the_ui_are_the_tutorials_network():
     """The Train page's defaults for "dense" build the tutorial's network with Keras' own rmsprop."""
-    defaults, reference = models.architecture_defaults("dense"), tutorial_network()
+    defaults, reference = presets.architecture_defaults("dense"), tutorial_network()
     assert defaults["hidden_units"] == reference.layers[0].units and defaults["dropout"] == 0
     assert type(reference.optimizer).__name__.lower() == defaults["optimizer"]      # RMSprop
     assert defaults["learning_rate"] == pytest.approx(float(reference.optimizer.learning_rate))
-    assert set(models.ARCHITECTURES) >= {"dense", "cnn"}
+    assert set(presets.ARCHITECTURES) >= {"dense", "cnn"}
 
 
 def test_seed_makes_initial_weights_repeatable():
@@ -109,10 +111,10 @@ def test_seed_makes_initial_weights_repeatable():
 
 def test_layer_table_and_graph():
     model = models.build_model("cnn")
-    table = models.layer_table(model)
+    table = describe.layer_table(model)
     assert sum(row["parameters"] for row in table) == model.count_params()
     assert table[0]["type"] == "Conv2D" and table[0]["output shape"] == "(None, 26, 26, 32)"
-    dot = models.graph_dot(model)
+    dot = describe.graph_dot(model)
     assert dot.startswith("digraph") and dot.count("->") == len(model.layers)
 
 
@@ -125,26 +127,35 @@ def _layer_facts(layer):
 
 @pytest.mark.parametrize("arch, hparams", [("dense", {}), ("cnn", {"filters": 8, "optimizer": "sgd"}),
                                            ("dense", {"dropout": 0.3, "optimizer": "adamw"}),
-                                           ("cnn_fast", {}), ("cnn_best", {"filters": 8})])
+                                           ("cnn_fast", {}), ("cnn_best", {"filters": 8}),
+                                           ("cnn_best", {"filters": 8, "hidden_units": 16,
+                                                         "label_smoothing": 0.2})])
 def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, hparams):
     """The script shown on the Train page is real: run it (on a slice of MNIST, no download) and
     compare it with build_model layer by layer, its schedule and its augmentation ranges."""
     from mnist_core import augment
     small = ((mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64]))
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: small)
-    code = models.keras_code(arch, hparams, epochs=1, batch_size=64, validation_split=0.1, seed=3)
+    code = script.keras_code(arch, hparams, epochs=1, batch_size=64, validation_split=0.1, seed=3)
     namespace = {}
     exec(compile(code, "<keras_code>", "exec"), namespace)  # noqa: S102 (our own generated code)
-    built, script = models.build_model(arch, **hparams), namespace["model"]
-    randomising = [l for l in script.layers if type(l).__name__.startswith("Random")]
-    network = [l for l in script.layers if l not in randomising]
+    built, written = models.build_model(arch, **hparams), namespace["model"]
+    randomising = [l for l in written.layers if type(l).__name__.startswith("Random")]
+    network = [l for l in written.layers if l not in randomising]
     assert [_layer_facts(l) for l in network] == [_layer_facts(l) for l in built.layers]
-    assert script.count_params() == built.count_params()
+    assert written.count_params() == built.count_params()
     assert 0.0 <= namespace["test_acc"] <= 1.0
-    hp = models.validate_hparams(arch, hparams)
+    hp = presets.validate_hparams(arch, hparams)
     if hp.get("schedule") == "one_cycle":          # the same schedule as training.train makes
         steps = -(-int(60000 * 0.9) // 64)
-        assert namespace["schedule"].get_config() == models.one_cycle(hp["learning_rate"], steps).get_config()
+        assert namespace["schedule"].get_config() == optimizers.one_cycle(hp["learning_rate"], steps).get_config()
+    # The same optimizer and loss (label smoothing included) as training.train compiles.
+    ours = keras.Sequential([keras.Input(built.input_shape[1:])] + [keras.layers.Identity()])
+    optimizers.compile_model(ours, presets.recipe(arch, hparams), total_steps=10)
+    assert type(written.optimizer) is type(ours.optimizer)
+    theirs_loss, ours_loss = written.loss, ours.loss
+    smoothing = lambda loss: 0.0 if isinstance(loss, str) else loss.get_config()["label_smoothing"]  # noqa: E731
+    assert smoothing(theirs_loss) == pytest.approx(smoothing(ours_loss)) == pytest.approx(hp.get("label_smoothing", 0.0))
     if hp.get("augment"):
         strength = hp["augment"]
         rotation, zoom, shift = (l.get_config() for l in randomising)
@@ -155,12 +166,43 @@ def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, h
         assert not randomising
 
 
+@pytest.mark.parametrize("arch", list(presets.ARCHITECTURES))
+def test_one_recipe_for_the_command_line_the_script_and_the_notebook(arch):
+    """`python -m mnist_core train --arch NAME` alone, the Train page's script and the notebook all
+    train the preset's own epochs, batch size and validation split."""
+    import ast
+
+    from mnist_core.__main__ import _parser, run_spec
+    preset = presets.ARCHITECTURES[arch]
+    spec = run_spec(_parser().parse_args(["train", "--arch", arch, "--out", "x.keras"]))
+    assert (spec.epochs, spec.batch_size, spec.validation_split) == \
+        (preset.epochs, preset.batch_size, preset.validation_split)
+    assert spec.hparams == preset.defaults()
+    changed = run_spec(_parser().parse_args(["train", "--arch", arch, "--epochs", "2", "--out", "x.keras"]))
+    assert changed.epochs == 2 and changed.batch_size == preset.batch_size
+
+    code = script.keras_code(arch, {}, epochs=spec.epochs, batch_size=spec.batch_size,
+                             validation_split=spec.validation_split, seed=0)
+    fit = next(node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Call)
+               and getattr(node.func, "attr", "") == "fit")
+    told = {k.arg: ast.literal_eval(k.value) for k in fit.keywords}
+    assert told["epochs"] == preset.epochs and told["batch_size"] == preset.batch_size
+    assert told.get("validation_split", 0.0) == preset.validation_split
+
+    from studio.notebook import notebook_bytes
+    import json
+    notebook = json.loads(notebook_bytes(arch, arch, {}, epochs=spec.epochs, batch_size=spec.batch_size,
+                                         validation_split=spec.validation_split, seed=0))
+    sources = ("".join(cell["source"]) for cell in notebook["cells"])   # nbformat keeps lines as lists
+    assert ast.unparse(fit) in "\n".join(sources)
+
+
 def test_presets_train_with_their_recipe(small_mnist):
     """cnn_fast/cnn_best: a one-cycle schedule sized to the run, augmentation through tf.data."""
     from mnist_core import training
     model = models.build_model("cnn_best", filters=4)
     result = training.train(model, small_mnist, epochs=2, batch_size=100, validation_split=0.1,
-                            recipe=models.recipe("cnn_best", {"filters": 4}))
+                            recipe=presets.recipe("cnn_best", {"filters": 4}))
     schedule = model.optimizer.learning_rate
     assert result.epochs_completed == 2 and "val_accuracy" in result.history
     assert type(model.optimizer._learning_rate).__name__ == "CosineDecay"
@@ -171,7 +213,8 @@ def test_without_a_recipe_a_model_trains_as_compiled(small_mnist):
     from mnist_core import training
     model = models.build_model("cnn_best", filters=4)
     training.train(model, small_mnist, epochs=1, batch_size=100)
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)   # the preset's peak, constant
+    peak = presets.architecture_defaults("cnn_best")["learning_rate"]
+    assert float(model.optimizer.learning_rate) == pytest.approx(peak)   # the preset's peak, constant
 
 
 def test_presets_save_and_load_safely(tmp_path, small_mnist):
