@@ -37,9 +37,18 @@ def in_parallel(function, tasks: list[tuple]) -> list:
     canvases is CPU work. Worker processes are spawned, not forked (the parent may hold
     TensorFlow's threads); `function` must be a module-level function."""
     import os
+    import sys
+    import types
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
     if len(tasks) <= 1 or (os.cpu_count() or 1) == 1:
         return [function(*task) for task in tasks]
-    with ProcessPoolExecutor(min(len(tasks), os.cpu_count() or 1), mp_context=get_context("spawn")) as pool:
-        return list(pool.map(function, *zip(*tasks)))
+    # A spawned worker re-runs the parent's __main__ file; Streamlit (and AppTest) run each page as
+    # __main__, so a worker started from a server would start the app. The workers need mnist_core only.
+    caller = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        with ProcessPoolExecutor(min(len(tasks), os.cpu_count() or 1), mp_context=get_context("spawn")) as pool:
+            return list(pool.map(function, *zip(*tasks)))
+    finally:
+        sys.modules["__main__"] = caller
