@@ -11,7 +11,7 @@ import streamlit as st
 from mnist_core import jobs
 
 from . import charts, figures, state
-from .inside import GROWTH_POINTS, growth_ui
+from .growth import GROWTH_POINTS, growth_ui
 from .i18n import ordinal, t
 
 WATCHED = "train_watch"     # the session's run that the live view follows
