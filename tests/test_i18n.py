@@ -40,8 +40,9 @@ def used_keys() -> set[str]:
              for kind in ("bundled", "run", "upload", "tuned")}
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
-    keys |= {f"overview.step.{step}{suffix}" for step in ("tutorial", "explore", "train", "evaluate",
-                                                          "predict") for suffix in ("", ".text")}
+    from studio.pages import STEPS as PAGES
+    keys |= {f"page.{page.name}" for page in PAGES}
+    keys |= {f"overview.step.{page.name}{suffix}" for page in PAGES for suffix in ("", ".text")}
     keys |= {f"tutorial.{step}.{part}" for step in STEPS for part in ("title", "text")}
     keys |= {f"tutorial.code.{name}" for name in re.findall(r'comment\("([a-z_]+)"\)',
                                                              (ROOT / "app_pages" / "tutorial.py").read_text())}
