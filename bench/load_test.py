@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, SETTLED_JS, start_server, stop_server  # noqa: E402
+from bench.server import ARTIFACTS, CHROMIUM_FLAGS, SETTLED_JS, start_server, stop_server  # noqa: E402
 
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]

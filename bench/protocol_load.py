@@ -33,7 +33,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from bench.load_test import MemoryWatch  # noqa: E402
-from tests.browser.conftest import start_server, stop_server  # noqa: E402
+from bench.server import start_server, stop_server  # noqa: E402
 
 # Digits the learners draw, as canvas strokes (unit box) and what the answer must be.
 DRAWINGS = {1: [[(0.5, 0.1), (0.5, 0.9)]], 7: [[(0.2, 0.15), (0.8, 0.15), (0.45, 0.9)]]}
@@ -58,6 +58,7 @@ class Session:
     def __init__(self, url: str):
         self.url = url.replace("http://", "ws://") + "/_stcore/stream"
         self.elements: list = []
+        self.fragments: dict[int, str] = {}     # id(element) -> the fragment that drew it
 
     async def __aenter__(self):
         self.socket = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=2**26,
@@ -68,13 +69,14 @@ class Session:
         await self.socket.close()
 
     async def run(self, page_name: str, *, query: str = "", widgets: list | None = None,
-                  timeout: float = 120.0, until=None) -> float | None:
+                  timeout: float = 120.0, until=None, fragment_id: str = "") -> float | None:
         """Run `page_name` (its address, e.g. "predict") with these widget values, reading until
         the script finishes; returns how long after sending `until(element)` first held, else
-        None. Keeps the elements seen in self.elements."""
+        None. Keeps the elements seen in self.elements. With `fragment_id`, reruns only that
+        fragment, as the browser does when a widget inside it changes."""
         message = BackMsg()
         state = message.rerun_script
-        state.query_string, state.page_name = query, page_name
+        state.query_string, state.page_name, state.fragment_id = query, page_name, fragment_id
         for widget in widgets or []:
             state.widget_states.widgets.append(widget)
         sent = time.perf_counter()
@@ -89,11 +91,18 @@ class Session:
             if kind == "delta" and incoming.delta.WhichOneof("type") == "new_element":
                 element = incoming.delta.new_element
                 self.elements.append(element)
+                self.fragments[id(element)] = incoming.delta.fragment_id
                 if answered is None and until is not None and until(element):
                     answered = time.perf_counter() - sent
             elif kind == "script_finished" and incoming.script_finished in (
-                    incoming.FINISHED_SUCCESSFULLY, incoming.FINISHED_WITH_COMPILE_ERROR):
+                    incoming.FINISHED_SUCCESSFULLY, incoming.FINISHED_WITH_COMPILE_ERROR,
+                    incoming.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
                 return answered
+
+    def fragment_of(self, kind: str, test=lambda e: True) -> str:
+        """The fragment that drew the first such element ("" when the whole script did)."""
+        element = next((e for e in self.elements if e.WhichOneof("type") == kind and test(getattr(e, kind))), None)
+        return self.fragments.get(id(element), "") if element is not None else ""
 
     def find(self, kind: str, test=lambda e: True):
         return next((getattr(e, kind) for e in self.elements if e.WhichOneof("type") == kind
@@ -105,12 +114,25 @@ def prediction_of(element) -> str | None:
         element.metric.label == "Prediction" else None
 
 
-async def learner(url: str, rounds: int, results: dict, start_gate: asyncio.Event, think: tuple, seed: int):
+def is_canvas(component) -> bool:
+    return component.id.endswith("predict_canvas_0")
+
+
+async def draw(session: Session, canvas, fragment: str, digit: int) -> tuple[float | None, str | None]:
+    """Send a drawing of `digit` as the browser does; (seconds to the answer, the answer)."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
+    widget = WidgetState(id=canvas.id, json_value=VALUES[digit])
+    seconds = await session.run("predict", query="lang=en&source=draw", widgets=[widget],
+                                until=lambda e: prediction_of(e) is not None, fragment_id=fragment)
+    return seconds, next((prediction_of(e) for e in session.elements if prediction_of(e)), None)
+
+
+async def learner(url: str, rounds: int, results: dict, start_gate: asyncio.Event, think: tuple, seed: int):
     try:
         async with Session(url) as session:
             await session.run("predict", query="lang=en")
-            canvas = session.find("bidi_component", lambda c: c.id.endswith("predict_canvas_0"))
+            canvas = session.find("bidi_component", is_canvas)
+            fragment = "" if results["whole_page"] else session.fragment_of("bidi_component", is_canvas)
             if canvas is None:
                 results["failures"].append("no canvas on Predict")
                 return
@@ -120,10 +142,7 @@ async def learner(url: str, rounds: int, results: dict, start_gate: asyncio.Even
             for round_ in range(rounds):
                 await asyncio.sleep(pause.uniform(*think))     # drawing takes a person a few seconds
                 digit = list(DRAWINGS)[round_ % len(DRAWINGS)]
-                widget = WidgetState(id=canvas.id, json_value=VALUES[digit])
-                seconds = await session.run("predict", query="lang=en&source=draw", widgets=[widget],
-                                            until=lambda e: prediction_of(e) is not None)
-                said = next((prediction_of(e) for e in session.elements if prediction_of(e)), None)
+                seconds, said = await draw(session, canvas, fragment, digit)
                 if session.find("exception") is not None:
                     results["failures"].append("an exception on the page")
                 elif seconds is None:
@@ -161,7 +180,7 @@ VALUES: dict = {}
 async def main_async(args, url: str) -> dict:
     VALUES.update({digit: canvas_value(digit) for digit in DRAWINGS})
     results = {"latencies": [], "failures": [], "wrong": [], "trainings": [], "opened": 0,
-               "trainer_sessions": [], "hold": args.max_seconds}
+               "trainer_sessions": [], "hold": args.max_seconds, "whole_page": args.whole_page}
     gate = asyncio.Event()
     learners = [asyncio.create_task(learner(url, args.rounds, results, gate, tuple(args.think), seed))
                 for seed in range(args.learners)]
@@ -187,6 +206,8 @@ def main(argv=None) -> int:
     parser.add_argument("--trainings-at-once", type=int, default=2)
     parser.add_argument("--training-head-start", type=float, default=8.0)
     parser.add_argument("--max-seconds", type=float, default=900)
+    parser.add_argument("--whole-page", action="store_true",
+                        help="rerun the whole app for each drawing (as before Predict's fragment)")
     args = parser.parse_args(argv)
     data = Path(os.environ.get("MNIST_DATA") or ROOT.parent / "shared" / "mnist")
     process, url = start_server(data, {"MNIST_STUDIO_MAX_TRAININGS": str(args.trainings_at_once)})

@@ -238,7 +238,7 @@ def bench_server():
     from playwright.sync_api import sync_playwright
 
     from bench.load_test import rss_mib
-    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, stop_server, wait_for_app
+    from bench.server import CHROMIUM_FLAGS, start_server, stop_server, wait_for_app
 
     code = ("import time; t = time.perf_counter(); from mnist_core.data import load_mnist; "
             f"load_mnist({str(data_dir())!r}); print(time.perf_counter() - t)")
@@ -300,7 +300,7 @@ def bench_warm(settle_s=10.0):
     print("warm start", flush=True)
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, stop_server
+    from bench.server import CHROMIUM_FLAGS, start_server, stop_server
     process, url = start_server(data_dir())
     try:
         time.sleep(settle_s)

@@ -66,7 +66,7 @@ def lookups(entry: state.SessionModel):
 VIEWS = ("layers", "evidence", "neighbours", "map", "break")
 
 
-def inside_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -> None:
+def inside_ui(entry: state.SessionModel, image: np.ndarray, guess: int) -> None:
     """One view at a time, computed only when chosen (none at first): a drawing costs the views
     you look at, not all five (which matters when the server's cores are also training)."""
     st.subheader(t("inside.title"))
@@ -76,7 +76,9 @@ def inside_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -
                                 format_func=labels_in_this_language("inside.tab.{}"))
     if view is None:
         st.caption(t("inside.pick"))
-    elif view == "layers":
+        return
+    model, _ = state.loaded(entry)
+    if view == "layers":
         layers_ui(model, image)
     elif view == "evidence":
         evidence_ui(model, image, guess)

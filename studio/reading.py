@@ -32,8 +32,17 @@ def answering(studio: state.Studio) -> tuple[state.SessionModel | None, bool]:
     fresh = (studio.active_key == state.DEFAULT_KEY and not studio.models
              and not st.session_state.get(CHOSEN_KEY) and state.BUNDLED[FRESH_READER].exists())
     if fresh:
-        return state.bundled_entry(FRESH_READER), True
+        return bundled(FRESH_READER), True
     return studio.active(), False
+
+
+_metadata: dict = {}     # the bundled files' metadata, read once (state's cache hands out copies)
+
+
+def bundled(key: str) -> state.SessionModel:
+    if key not in _metadata:
+        _metadata[key] = state.bundled_entry(key).metadata
+    return state.SessionModel(key, t(f"bundled.{key}"), "bundled", _metadata[key])
 
 
 def note_link_choice() -> None:
@@ -67,8 +76,7 @@ class Seen:
 
     def reading(self, entry: state.SessionModel, photo: bool = False):
         if (entry.key, photo) not in self.readings:
-            _, predictor = state.loaded(entry)
-            self.readings[entry.key, photo] = predictor.read(self.model_image, photo=photo)
+            self.readings[entry.key, photo] = predictor(entry).read(self.model_image, photo=photo)
         return self.readings[entry.key, photo]
 
     def picture(self) -> bytes:
@@ -79,6 +87,19 @@ class Seen:
             Image.fromarray(charts.digit(self.model_image, PICTURE_SCALE)).save(buffer, "PNG")
             self.png = buffer.getvalue()
         return self.png
+
+
+_bundled_predictors: dict = {}     # the server's bundled Predictors, as state.loaded gives them
+
+
+def predictor(entry: state.SessionModel):
+    """The entry's Predictor; a bundled one without state.loaded's spinner (a timer thread a
+    call) once it is loaded: a drawing asks for two."""
+    if entry.kind != "bundled":
+        return state.loaded(entry)[1]
+    if entry.key not in _bundled_predictors:
+        _bundled_predictors[entry.key] = state.loaded(entry)[1]
+    return _bundled_predictors[entry.key]
 
 
 def seen(picture: np.ndarray, *, prepared: bool) -> Seen:
@@ -117,7 +138,7 @@ def answer_ui(reading, label: int | None) -> None:
 
 def beside_ui(current: Seen, reading) -> None:
     """A fresh link: the note's network's answer beside the best reader's, one line when they differ."""
-    other = current.reading(state.bundled_entry(BESIDE))
+    other = current.reading(bundled(BESIDE))
     st.metric(t("predict.beside", name=t(f"bundled.{BESIDE}")), shown(other),
               help=t("predict.sure", p=f"{other.confidence:.0%}"))
     if other.digit != reading.digit:
@@ -163,8 +184,7 @@ def inspector_ui(current: Seen, entry: state.SessionModel) -> None:
         for column, (caption, image) in zip(st.columns(len(stages)), stages):
             column.image(charts.digit(image, max(1, 120 // max(image.shape))), caption=caption, width=120,
                          alt=caption)
-        _, predictor = state.loaded(entry)
-        centred, plain = predictor.predict_proba(np.stack([steps.centred, steps.plain_resize]))
+        centred, plain = predictor(entry).predict_proba(np.stack([steps.centred, steps.plain_resize]))
         for column, name, probabilities in zip(st.columns(2), ("predict.with_mnist", "predict.with_plain"),
                                                (centred, plain)):
             column.metric(t(name), int(probabilities.argmax()))
@@ -175,5 +195,4 @@ def inspector_ui(current: Seen, entry: state.SessionModel) -> None:
 def inside_ui(current: Seen, entry: state.SessionModel, guess: int) -> None:
     """The Inside view in its own fragment: its controls rerun it alone, not the drawing."""
     from .inside import inside_ui as draw_inside
-    model, _ = state.loaded(entry)
-    draw_inside(entry, model, current.model_image, guess)
+    draw_inside(entry, current.model_image, guess)
