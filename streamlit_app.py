@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio import state, warmup
+from studio import state, style, warmup
 from studio.i18n import choose_language, t
 from studio.pages import OVERVIEW, STEPS
 from studio.reading import note_link_choice
@@ -33,6 +33,7 @@ def main():
     # The shipped icon first: after st.navigation the page's own Material icon would become the
     # favicon, which the browser fetches from a font host (and fails offline).
     st.set_page_config(page_icon=ICON, layout="wide")
+    style.apply()
     choose_language()
     note_link_choice()      # before the app writes its own ?model= into the address
     state.choose_model_from_url(state.studio())

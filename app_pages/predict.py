@@ -71,7 +71,7 @@ def upload_ui():
         st.session_state["predict_upload_error"] = t(f"image_file.{exc.code}", **exc.values)
         st.session_state["predict_upload_attempt"] = attempt + 1
         st.rerun()
-    st.image(picture, caption=t("predict.upload.yours"), width=CANVAS_SIZE)
+    st.image(picture, caption=t("predict.upload.yours"), width=CANVAS_SIZE, alt=t("predict.upload.yours"))
     return picture
 
 

@@ -100,14 +100,15 @@ async def send_drawings(url: str, pid: int, count: int, idle_s: float) -> dict:
     return found
 
 
-def profile(count: int, mnist: Path, top: int = 12) -> list[str]:
+def profile(count: int, mnist: Path, top: int = 12, warm: bool = True) -> list[str]:
     """Where a fragment drawing's server CPU goes: cProfile over every thread of a second server."""
     out = Path(tempfile.mkdtemp()) / "predict.pstats"
-    process, url = start_server(mnist, {"PROFILE_OUT": str(out)},
+    process, url = start_server(mnist, {"PROFILE_OUT": str(out), **_warm_env(warm)},
                                 command=[sys.executable, "-m", "bench.profiled_serve"])
     try:
-        wait_warm(url)
-        wait_until_quiet(process.pid)
+        if warm:
+            wait_warm(url)
+            wait_until_quiet(process.pid)
 
         async def go():
             from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -149,12 +150,21 @@ def _where(path: str) -> str:
     return "/".join(Path(path).parts[-2:]) if path != "~" else "built-in"
 
 
-def measure(count: int = 60, idle_s: float = 10.0, mnist: Path | None = None, profile_count: int = 30) -> dict:
+def _warm_env(warm: bool) -> dict:
+    return {} if warm else {"MNIST_STUDIO_WARM_START": "0"}
+
+
+def measure(count: int = 60, idle_s: float = 10.0, mnist: Path | None = None, profile_count: int = 30,
+            warm: bool = True) -> dict:
+    """`warm=False` (for the test of this benchmark's structure): servers without their warm-up,
+    measured at once: the figures then include loading, and mean nothing."""
     mnist = mnist or Path(os.environ.get("MNIST_DATA") or ROOT.parent / "shared" / "mnist")
-    process, url = start_server(mnist)
+    process, url = start_server(mnist, _warm_env(warm))
     try:
-        wait_warm(url)
-        quiet = wait_until_quiet(process.pid)
+        quiet = float("nan")
+        if warm:
+            wait_warm(url)
+            quiet = wait_until_quiet(process.pid)
         found = asyncio.run(send_drawings(url, process.pid, count, idle_s))
     finally:
         stop_server(process)
@@ -162,7 +172,7 @@ def measure(count: int = 60, idle_s: float = 10.0, mnist: Path | None = None, pr
               "fragment_ms": found["fragment"][0] / found["fragment"][1] * 1000,
               "whole_ms": found["whole"][0] / found["whole"][1] * 1000,
               "wrong": found["wrong"], "missing": found["missing"], "target_ms": TARGET_MS}
-    result["profile"] = profile(profile_count, mnist) if profile_count else []
+    result["profile"] = profile(profile_count, mnist, warm=warm) if profile_count else []
     return result
 
 

@@ -177,13 +177,18 @@ def digit(image: np.ndarray, scale: int = 8) -> np.ndarray:
     return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
 
-def digit_row(images, captions, *, scale: int = 3, width: int | None = None):
-    """Several digits side by side, each with a caption."""
+def digit_alt(label, said=None) -> str:
+    """What a picture of a digit says to a screen reader: which digit, and what the model read."""
+    return t("alt.digit", digit=label) if said is None else t("alt.digit_read", digit=label, said=said)
+
+
+def digit_row(images, captions, alts, *, scale: int = 3, width: int | None = None):
+    """Several digits side by side, each with a caption and its alternative text (digit_alt)."""
     if len(images) == 0:
         st.caption(t("charts.no_images"))
         return
     st.image([digit(image, scale) for image in images], caption=[str(c) for c in captions],
-             width=width or 28 * scale)
+             width=width or 28 * scale, alt=list(alts))
 
 
 def normalised(array: np.ndarray) -> np.ndarray:

@@ -25,7 +25,8 @@ def growth_ui(snapshot, labels: np.ndarray) -> None:
     if filters is not None:
         scale = max(1, min(8, 320 // max(charts.tiles(filters).shape)))
         left.image(charts.upscale((1 - charts.tiles(filters)) * 255, scale).astype(np.uint8),
-                   caption=t("train.growth.filters", count=len(filters)))
+                   caption=t("train.growth.filters", count=len(filters)),
+                   alt=t("train.growth.filters", count=len(filters)))
     with right:
         frame = pd.DataFrame({"x": points[:, 0], "y": points[:, 1], "digit": labels[:len(points)].astype(str)})
         charts.scatter(frame, height=260)

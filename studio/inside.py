@@ -92,7 +92,8 @@ def inside_ui(entry: state.SessionModel, image: np.ndarray, guess: int) -> None:
         data = state.get_data()
         if view == "neighbours":
             found, distances = index.nearest(image, k=10)
-            charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found], scale=2)
+            charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found],
+                             [charts.digit_alt(data.y_train[i]) for i in found], scale=2)
             st.caption(t("inside.neighbours.caption"))
         else:
             map_ui(entry, model, image, feature_map, map_labels, data)
@@ -116,7 +117,7 @@ def map_ui(entry, model, image, feature_map, map_labels, data) -> None:
             return
         _, predictor = state.loaded(entry)
         reading = predictor.read(data.x_test[picked].astype(np.float32) / 255)
-        st.image(charts.digit(data.x_test[picked], 4), width=112,
+        st.image(charts.digit(data.x_test[picked], 4), width=112, alt=charts.digit_alt(data.y_test[picked], reading.digit),
                  caption=t("inside.map.picked", index=picked, label=int(data.y_test[picked]),
                            said=reading.digit if reading.digit is not None else "?"))
         st.button(t("inside.map.open"), key="map_open", icon=":material/open_in_new:",
@@ -196,12 +197,12 @@ def layers_ui(model, image) -> None:
         else:
             continue
         scale = max(1, min(12, 320 // max(picture.shape)))
-        st.image(charts.upscale((1 - picture) * 255, scale).astype(np.uint8), caption=f"{name} · {what}")
+        st.image(charts.upscale((1 - picture) * 255, scale).astype(np.uint8), caption=f"{name} · {what}", alt=f"{name} · {what}")
     filters = inspect.first_layer_filters(model)
     if filters is not None:     # 5x5 kernels drawn large, a dense layer's 28x28 weights smaller
         tiles = charts.tiles(filters)
         st.image(charts.upscale((1 - tiles) * 255, max(1, min(8, 480 // max(tiles.shape)))).astype(np.uint8),
-                 caption=t("inside.filters", count=len(filters)))
+                 caption=t("inside.filters", count=len(filters)), alt=t("inside.filters", count=len(filters)))
 
 
 def evidence_ui(model, image, guess: int) -> None:
@@ -212,10 +213,11 @@ def evidence_ui(model, image, guess: int) -> None:
             (t("inside.ig", digit=guess), inspect.integrated_gradients(model, image, target=guess)),
             (t("inside.ig", digit=other), inspect.integrated_gradients(model, image, target=other)),
             (t("inside.occlusion", digit=guess), inspect.occlusion(model, image, patch=4, target=guess))]):
-        column.image(charts.upscale(evidence_image(image, evidence), 5), caption=caption, width=140)
+        column.image(charts.upscale(evidence_image(image, evidence), 5), caption=caption, width=140, alt=caption)
     try:
         cam = inspect.grad_cam(model, image, target=guess)
-        columns[3].image(charts.upscale(evidence_image(image, cam), 5), caption=t("inside.grad_cam"), width=140)
+        columns[3].image(charts.upscale(evidence_image(image, cam), 5), caption=t("inside.grad_cam"), width=140,
+                           alt=t("inside.grad_cam"))
     except ValueError:
         columns[3].caption(t("inside.no_grad_cam"))
     st.caption(t("inside.evidence.caption"))

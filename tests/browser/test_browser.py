@@ -82,9 +82,11 @@ def test_drawing_a_digit_with_the_mouse_is_recognised(page, server, name, stroke
     assert metric(page, "Prediction") == expected
     if name == "four":
         shot(page, "predict", docs=True)
-        # Inside the network, for this drawing: the layers' activations (shown first), then the map.
-        page.get_by_text("hidden · 512 units").first.wait_for(timeout=30_000)
-        page.get_by_test_id("stButtonGroup").get_by_text("Map", exact=True).click()
+        # Inside the network (a fresh link: the best reader), computed once a view is chosen.
+        views = page.get_by_test_id("stButtonGroup").filter(has_text="Map")
+        views.get_by_text("Layers", exact=True).click()
+        page.get_by_text("conv1 · ").first.wait_for(timeout=30_000)
+        views.get_by_text("Map", exact=True).click()
         page.wait_for_function(SHOWN_CHARTS_DRAWN_JS, timeout=30_000)
         shot(page, "predict-inside")
     shot(page, f"predict-drawn-{name}")
@@ -226,3 +228,46 @@ def test_on_a_phone_the_answer_is_on_screen_after_drawing_by_touch(browser, serv
         page.get_by_text("Waiting for a digit").wait_for(timeout=30_000)
     finally:
         context.close()
+
+
+def test_five_digits_in_a_row_each_get_their_answer(page, server):
+    """Predict's fragment: each new drawing (Clear, draw) gets its own answer, five times running."""
+    page.goto(f"{server}/predict?lang=en")
+    wait_for_app(page, 120_000)
+    for number, (strokes, expected) in enumerate([(ONE, "1"), (SEVEN, "7"), (FOUR, "4"), (SEVEN, "7"),
+                                                   (ONE, "1")]):
+        if number:
+            page.get_by_role("button", name="Clear").click()
+            page.get_by_text("Waiting for a digit").wait_for(timeout=30_000)
+        draw(page, strokes)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stMetricLabel\"]')]"
+            ".some(e => e.innerText.includes('Prediction'))", timeout=30_000)
+        wait_for_app(page)
+        assert metric(page, "Prediction") == expected, number
+
+
+def circle(cx, cy, r, start=0.0, end=360.0, points=36):
+    import math
+    return [(cx + r * math.cos(math.radians(a)), cy + r * math.sin(math.radians(a)))
+            for a in (start + (end - start) * i / points for i in range(points + 1))]
+
+
+SMILEY = [circle(0.5, 0.5, 0.38), circle(0.36, 0.4, 0.03, points=8), circle(0.64, 0.4, 0.03, points=8),
+          circle(0.5, 0.52, 0.2, start=20, end=160, points=16)]
+
+
+def test_a_smiley_on_a_fresh_link_gets_no_digit_from_the_headline(page, server):
+    """#17: a fresh link's Predict answers with the best reader, which names no digit for a face;
+    the note's network answers beside it."""
+    page.goto(f"{server}/predict?lang=en")
+    wait_for_app(page, 120_000)
+    assert page.get_by_text("best CNN").count()                 # the banner names the model answering
+    draw(page, SMILEY)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMetricLabel\"]')]"
+        ".some(e => e.innerText.includes('Prediction'))", timeout=30_000)
+    wait_for_app(page)
+    assert metric(page, "Prediction") == "?"
+    assert metric(page, "the note's network says")               # beside it, whatever it says
+    shot(page, "predict-smiley")
