@@ -48,11 +48,15 @@ def tab_to(page, target, presses: int = 80) -> None:
 
 
 def test_predicts_test_image_path_works_from_the_keyboard(page, server):
-    """Tab to the source choice, pick "Test image" and type an index: the answer follows, no mouse."""
+    """Tab to the source choice (a radio group: arrows move within it), pick "Test image", type an
+    index: the answer follows, no mouse."""
     page.goto(f"{server}/predict?lang=en")
     wait_for_app(page, 120_000)
-    tab_to(page, page.get_by_role("button", name="Test image"))
-    page.keyboard.press("Enter")
+    tab_to(page, page.get_by_role("radio", name="Draw"))
+    page.keyboard.press("ArrowRight")
+    choice = page.get_by_role("radio", name="Test image")
+    if choice.get_attribute("aria-checked") != "true":
+        page.keyboard.press("Space")
     field = page.get_by_label("Test image index")
     field.wait_for(timeout=30_000)
     tab_to(page, field)
