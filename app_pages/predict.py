@@ -124,7 +124,9 @@ def drawing_ui() -> None:
     with right:
         reading.probabilities_ui(said)
         reading.picture_ui(current, said)
-        reading.compare_ui(current, entry.key)
+    # The views that cost, below the answer: each a fragment of its own, called at the outer
+    # fragment's top level (a fragment call copies the container stack it is called in).
+    reading.compare_ui(current, entry.key)
     if current.steps is not None:
         reading.inspector_ui(current, entry)
     reading.inside_ui(current, entry, said.guess)
