@@ -8,8 +8,10 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio import keep, state, warmup
+from studio import keep, state, style, warmup
 from studio.i18n import choose_language, t
+from studio.pages import CLASS, OVERVIEW, STEPS
+from studio.reading import note_link_choice
 from studio.runtime import keep_keras_state_across_reruns, limit_heap_arenas
 from studio.sidebar import notices_ui, sidebar_ui
 
@@ -22,28 +24,19 @@ ICON = str(Path(__file__).with_name("static") / "favicon.png")
 
 
 def pages() -> list:
-    return [
-        st.Page("app_pages/overview.py", title=t("page.overview"), icon=":material/home:", default=True),
-        st.Page("app_pages/tutorial.py", title=t("page.tutorial"), icon=":material/school:",
-                url_path="tutorial"),
-        st.Page("app_pages/explore.py", title=t("page.explore"), icon=":material/grid_view:",
-                url_path="explore"),
-        st.Page("app_pages/train.py", title=t("page.train"), icon=":material/model_training:",
-                url_path="train"),
-        st.Page("app_pages/evaluate.py", title=t("page.evaluate"), icon=":material/fact_check:",
-                url_path="evaluate"),
-        st.Page("app_pages/predict.py", title=t("page.predict"), icon=":material/draw:",
-                url_path="predict"),
-        st.Page("app_pages/class_board.py", title=t("page.class"), icon=":material/groups:",
-                url_path="class"),
-    ]
+    # The overview is served at "/" (default=True), so its own address is never used.
+    return [st.Page(OVERVIEW.file, title=t("page.overview"), icon=OVERVIEW.icon, default=True)] + [
+        st.Page(page.file, title=t(f"page.{page.name}"), icon=page.icon, url_path=page.name)
+        for page in (*STEPS, CLASS)]
 
 
 def main():
     # The shipped icon first: after st.navigation the page's own Material icon would become the
     # favicon, which the browser fetches from a font host (and fails offline).
     st.set_page_config(page_icon=ICON, layout="wide")
+    style.apply()
     choose_language()
+    note_link_choice()      # before the app writes its own ?model= into the address
     page = st.navigation(pages())
     studio = state.studio()
     studio.settle()           # runs finished since the last page, applied before any page takes a model

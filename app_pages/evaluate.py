@@ -27,7 +27,7 @@ def tutorial_step_ui(report, data):
     st.subheader(t("evaluate.last_step"))
     probabilities = report.probabilities[1]
     left, right = st.columns([1, 3])
-    left.image(charts.digit(data.x_test[1], 4), width=112)
+    left.image(charts.digit(data.x_test[1], 4), width=112, alt=charts.digit_alt(data.y_test[1]))
     with right:
         digit = int(probabilities.argmax())
         st.markdown(t("evaluate.argmax", digit=digit, p=f"{probabilities[digit]:.4f}", label=data.y_test[1]))
@@ -57,8 +57,8 @@ def confusion_ui(report, data, entry):
         cell = report.cell(true_digit, predicted, data.y_test)
         st.markdown(t("evaluate.cell", count=len(cell), true=true_digit, predicted=predicted))
         shown = cell[:GALLERY]
-        charts.digit_row(data.x_test[shown], [f"#{i} ({report.probabilities[i, predicted]:.0%})"
-                                              for i in shown], scale=2)
+        charts.digit_row(data.x_test[shown], [f"#{i} ({report.probabilities[i, predicted]:.0%})" for i in shown],
+                         [charts.digit_alt(true_digit, predicted) for _ in shown], scale=2)
 
 
 def per_class_ui(report):
@@ -79,7 +79,8 @@ def mistakes_ui(report, data):
     captions = [f"#{i}: {data.y_test[i]} → {report.predictions[i]} "
                 f"({report.probabilities[i, report.predictions[i]]:.0%})" for i in shown]
     st.caption(t("evaluate.worst.caption"))
-    charts.digit_row(data.x_test[shown], captions, scale=3, width=110)
+    charts.digit_row(data.x_test[shown], captions,
+                     [charts.digit_alt(data.y_test[i], report.predictions[i]) for i in shown], scale=3, width=110)
     if len(shown):
         pick, go = st.columns([2, 1], vertical_alignment="bottom")
         chosen = pick.selectbox(t("evaluate.look_inside.pick"), shown.tolist(), key="eval_inside",

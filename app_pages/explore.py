@@ -43,7 +43,7 @@ def one_image_ui(data, split, index):
     image = images[index]
     left, right = st.columns([1, 2])
     with left:
-        st.image(charts.digit(image, 8), width=224)
+        st.image(charts.digit(image, 8), width=224, alt=charts.digit_alt(labels[index]))
         st.markdown(f"`{split}_labels[{index}]` = **{labels[index]}**")
         st.caption(t("explore.image_facts", name=f"{split}_images[{index}]", dtype=image.dtype,
                      shape=image.shape, low=image.min(), high=image.max()))
@@ -66,7 +66,8 @@ def grid_ui(data):
     st.caption(t("explore.matches", count=f"{len(indices):,}", split=t(f"explore.split.{split}"),
                  shown=min(GRID_SIZE, len(indices))))
     shown = indices[:GRID_SIZE]
-    charts.digit_row(images[shown], [f"#{i}: {labels[i]}" for i in shown], scale=2)
+    charts.digit_row(images[shown], [f"#{i}: {labels[i]}" for i in shown], [charts.digit_alt(labels[i]) for i in shown],
+                     scale=2)
     download_figure_ui(lambda: figures.sample_grid(images[shown], labels[shown],
                                                    t("figure.samples_title", split=t(f"explore.split.{split}"))),
                        f"mnist-{split}-samples")
@@ -83,7 +84,8 @@ def statistics_ui(data):
     with right:
         st.subheader(t("explore.means"))
         split = st.session_state.get("explore_split", "test")
-        charts.digit_row(digit_means(split) / 255.0, list(range(10)), scale=2, width=44)
+        charts.digit_row(digit_means(split) / 255.0, list(range(10)), [t("alt.mean", digit=d) for d in range(10)],
+                         scale=2, width=44)
         st.caption(t("explore.means.caption", split=t(f"explore.split.{split}")))
 
 

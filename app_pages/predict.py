@@ -1,19 +1,17 @@
-"""Step 4: draw a digit (or pick or upload one) and see what the model reads, and why."""
+"""Step 4: draw a digit (or pick or upload one) and see what the model reads, and why.
 
-import numpy as np
-import pandas as pd
+Everything below the title is one fragment: a drawing reruns it, not the whole app; the parts that
+cost (compare, the preprocessing steps, the Inside view) are fragments of their own, computed only
+when open. What a drawing shows is computed once per drawing (studio.reading).
+"""
+
 import streamlit as st
 
-from studio import charts, state, urls
+from mnist_core.canvas import CANVAS, STROKE_WIDTHS
+from mnist_core.preprocess import MAX_UPLOAD_BYTES, EmptyDrawingError, ImageFileError, image_from_bytes
+from studio import reading, state, urls
 from studio.i18n import labels_in_this_language, t
 from studio.sidebar import model_banner_ui
-
-with st.spinner(t("tf.loading")):
-    from mnist_core.canvas import CANVAS, STROKE_WIDTHS
-    from mnist_core.predict import Reading
-    from mnist_core.preprocess import (MAX_UPLOAD_BYTES, EmptyDrawingError,
-                                       ImageFileError, canvas_to_mnist_steps, image_from_bytes,
-                                       to_model_input)
 
 SOURCES = ("draw", "test", "upload")
 
@@ -72,73 +70,24 @@ def upload_ui():
         st.session_state["predict_upload_error"] = t(f"image_file.{exc.code}", **exc.values)
         st.session_state["predict_upload_attempt"] = attempt + 1
         st.rerun()
-    st.image(picture, caption=t("predict.upload.yours"), width=CANVAS)
+    st.image(picture, caption=t("predict.upload.yours"), width=CANVAS, alt=t("predict.upload.yours"))
     return picture
 
 
-def answer_ui(reading: Reading, label: int | None):
-    """The answer, compact: it sits above the input, so a phone shows it right after drawing."""
-    if reading.sure:
-        st.metric(t("predict.prediction"), reading.digit, help=t("predict.prediction.help"))
-        st.caption(t("predict.confidence", confidence=f"{reading.confidence:.1%}") +
-                   ("" if label is None else " · " + t("predict.label_says", label=label)))
-    else:
-        st.metric(t("predict.prediction"), "?", help=t("predict.withheld.help"))
-        st.warning(t(f"reading.{reading.problem.code}", **reading.problem.values))
-        hint = ", ".join(f"{digit} ({p:.0%})" for digit, p in reading.top3)
-        st.caption(t("predict.top3", hint=hint) +
-                   ("" if label is None else " · " + t("predict.label_says", label=label)))
-
-
-def probabilities_ui(reading: Reading):
-    frame = pd.DataFrame({"digit": range(10), "probability": reading.probabilities,
-                          "top": np.arange(10) == reading.guess})
-    charts.bar_chart(frame, x="digit", y="probability", highlight="top", y_format="%", height=200)
-
-
-def compare_ui(model_image, active_key: str) -> None:
-    """What each bundled model reads in the same image, side by side (the active one marked)."""
-    st.markdown("**" + t("predict.compare") + "**")
-    columns = st.columns(len(state.BUNDLED))
-    for column, entry in zip(columns, state.bundled_entries()):
-        _, predictor = state.loaded(entry)
-        reading = predictor.read(model_image)
-        answer = str(reading.digit) if reading.digit is not None else "?"
-        column.metric(entry.name + (" ✓" if entry.key == active_key else ""), answer)
-        column.caption(t("predict.sure", p=f"{reading.confidence:.0%}"))
-
-
-def inspector_ui(steps, predictor):
-    with st.expander(t("predict.inspector.title"), expanded=False):
-        st.caption(t("predict.inspector.caption"))
-        top, bottom, left, right = steps.bbox
-        cols = st.columns(6)
-        stages = [(t("predict.stage.input"), steps.ink),
-                  (t("predict.stage.cropped", w=right - left, h=bottom - top), steps.cropped),
-                  (t("predict.stage.centre_line"), steps.centre_line.astype(np.float32)),
-                  (t("predict.stage.scaled", w=steps.scaled.shape[1], h=steps.scaled.shape[0]), steps.scaled),
-                  (t("predict.stage.centred"), steps.centred), (t("predict.stage.plain"), steps.plain_resize)]
-        for column, (caption, image) in zip(cols, stages):
-            scale = max(1, 120 // max(image.shape))
-            column.image(charts.digit(image, scale), caption=caption, width=120)
-        centred, plain = predictor.predict_proba(np.stack([steps.centred, steps.plain_resize]))
-        a, b = st.columns(2)
-        for column, name, probabilities in ((a, "predict.with_mnist", centred), (b, "predict.with_plain", plain)):
-            column.metric(t(name), int(probabilities.argmax()))
-            column.caption(t("predict.sure", p=f"{probabilities.max():.0%}"))
-
-
-def main():
-    st.title(t("predict.title"))
-    entry = state.studio().active()
+@st.fragment
+def drawing_ui() -> None:
+    studio = state.studio()
+    entry, fresh = reading.answering(studio)
     if entry is None:
         st.error(t("predict.no_model"))
         return
     model_banner_ui(entry)
-    model, predictor = state.loaded(entry)
+    if fresh:
+        st.caption(t("predict.fresh"))
+        reading.keep_link_fresh()
     source = source_ui()
     left, right = st.columns([3, 2], gap="large")
-    label, steps, model_image = None, None, None
+    label = None
     with left:
         answer = st.container()     # filled below, drawn above the input
         if source == "draw":
@@ -152,29 +101,35 @@ def main():
             st.info(t("predict.waiting_test" if source == "test" else "predict.waiting"))
             return
         try:
-            if source == "test":        # MNIST images are already prepared: use them as they are
-                model_image = to_model_input(picture)
-            else:
-                steps = canvas_to_mnist_steps(picture)
-                model_image = steps.centred
+            current = reading.seen(picture, prepared=source == "test")   # test images are MNIST's already
         except EmptyDrawingError:
             st.info(t("predict.empty_canvas" if source == "draw" else "predict.empty_picture"))
             return
         except ValueError:          # a code's message only: the library's English stays out of the page
             st.error(t("predict.unreadable"))
             return
-        reading = predictor.read(model_image, photo=source == "upload")
-        answer_ui(reading, label)
+        said = current.reading(entry, photo=source == "upload")
+        if fresh:
+            ours, theirs = st.columns(2)
+            with ours:
+                reading.answer_ui(said, label)
+            with theirs:
+                reading.beside_ui(current, said)
+        else:
+            reading.answer_ui(said, label)
         if source != "test":
             from studio.teach import teach_ui
-            teach_ui(entry, model_image, reading)
+            teach_ui(entry, current.model_image, said)
     with right:
-        probabilities_ui(reading)
-        st.image(charts.digit(model_image, 5), caption=t("predict.model_sees"), width=140)
-        compare_ui(model_image, entry.key)
-    if steps is not None:
-        inspector_ui(steps, predictor)
-    from studio.inside import inside_ui
-    inside_ui(entry, model, model_image, reading.guess)
+        reading.probabilities_ui(said)
+        reading.picture_ui(current, said)
+    # The views that cost, below the answer: each a fragment of its own, called at the outer
+    # fragment's top level (a fragment call copies the container stack it is called in).
+    reading.compare_ui(current, entry.key)
+    if current.steps is not None:
+        reading.inspector_ui(current, entry)
+    reading.inside_ui(current, entry, said.guess)
 
-main()
+
+st.title(t("predict.title"))
+drawing_ui()

@@ -11,6 +11,7 @@ import streamlit as st
 from studio import charts, runs, state, uploads, urls
 from studio.i18n import labels_in_this_language, t
 from studio.presets import measured_text, milestone_columns
+from studio.reading import CHOSEN_KEY as MODEL_CHOSEN
 from studio.sidebar import model_label
 
 with st.spinner(t("tf.loading")):
@@ -150,6 +151,7 @@ def models_ui() -> None:
 
 def choose_active(studio) -> None:
     studio.active_key = st.session_state["train_active"]
+    st.session_state[MODEL_CHOSEN] = True       # Predict stops answering with a fresh link's reader
 
 
 def overlay_ui(mine) -> None:

@@ -7,7 +7,7 @@ where the note is wrong (its label shapes, its `== 1`), with the mistake shown, 
 import numpy as np
 import streamlit as st
 
-from studio import figures, runs, state, urls
+from studio import charts, figures, runs, state, urls
 from studio.i18n import t
 from studio.sidebar import model_banner_ui
 
@@ -103,7 +103,9 @@ def show_ui():
     st.code("\n".join(["digit = test_images[0]", "plt.imshow(digit, cmap=plt.cm.binary)", "plt.show()"]),
             language="python")
     left, right = st.columns([1, 2])
-    left.pyplot(figures.note_digit(data.x_test[0]), width="content")
+    figure = figures.note_digit(data.x_test[0])      # a PNG with alternative text (st.pyplot has none)
+    left.image(figures.as_file(figure, "png"), width=int(figure.get_size_inches()[0] * figure.dpi),
+               alt=charts.digit_alt(data.y_test[0]))
     right.markdown(t("tutorial.show.label", label=data.y_test[0]))
 
 

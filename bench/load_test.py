@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 RUN_FAILED = [text.split("{")[0][:40] for key, text in json.loads(
     (ROOT / "studio" / "locales" / "en.json").read_text("utf-8")).items() if key.startswith("train.failed.")]
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, SETTLED_JS, start_server, stop_server  # noqa: E402
+from bench.server import ARTIFACTS, CHROMIUM_FLAGS, SETTLED_JS, start_server, stop_server  # noqa: E402
 
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]

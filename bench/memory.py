@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.load_test import rss_mib  # noqa: E402
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, start_server, stop_server, wait_for_app  # noqa: E402
+from bench.server import ARTIFACTS, CHROMIUM_FLAGS, start_server, stop_server, wait_for_app  # noqa: E402
 
 TARGET_MIB = 150
 RELEASE_AFTER_S = 5

@@ -359,7 +359,7 @@ def bench_server():
     from playwright.sync_api import sync_playwright
 
     from bench.load_test import rss_mib
-    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, stop_server, wait_for_app
+    from bench.server import CHROMIUM_FLAGS, start_server, stop_server, wait_for_app
 
     code = ("import time; t = time.perf_counter(); from mnist_core.data import load_mnist; "
             f"load_mnist({str(data_dir())!r}); print(time.perf_counter() - t)")
@@ -421,7 +421,7 @@ def bench_warm(settle_s=10.0):
     print("warm start", flush=True)
     from playwright.sync_api import sync_playwright
 
-    from tests.browser.conftest import CHROMIUM_FLAGS, start_server, stop_server
+    from bench.server import CHROMIUM_FLAGS, start_server, stop_server
     process, url = start_server(data_dir())
     try:
         time.sleep(settle_s)
@@ -512,10 +512,39 @@ def bench_memory():
         f"{idle:.0f} MiB", growth <= memory.TARGET_MIB)
 
 
+def bench_cpu():
+    """#19: the server's CPU per drawing on Predict, through Streamlit's protocol, and where it goes."""
+    print("server CPU per drawing", flush=True)
+    from bench import server_cpu
+    result = server_cpu.measure(60, 10.0, data_dir())
+    print("\n".join(server_cpu.report(result)), flush=True)
+    row(f"Server CPU per drawing on Predict: {result['drawings']} drawings through Streamlit's protocol, "
+        f"each rerunning Predict's fragment, idle subtracted (target ≤ {server_cpu.TARGET_MS:g} ms)",
+        f"{result['fragment_ms']:.1f} ms", f"the same drawings rerunning the whole app: {result['whole_ms']:.1f} ms",
+        result["fragment_ms"] <= server_cpu.TARGET_MS and not result["missing"])
+    row("Where a drawing's server CPU goes (cProfile over every thread, the app's functions)",
+        "; ".join(" ".join(line.split()) for line in result["profile"][2:6]),
+        "own time, the top four (the full list is printed above the table)", None)
+
+
+def bench_visits(repeats=5):
+    """#19: first visits in Chromium against a bare Streamlit page, same run."""
+    print("first visits", flush=True)
+    from bench import first_visit
+    medians = first_visit.measure(repeats, data_dir())
+    print("\n".join(first_visit.report(medians, repeats)), flush=True)
+    bare = medians["bare page"]
+    for name in first_visit.PAGES:
+        ratio = medians[name] / bare
+        row(f"First visit to {name}: navigation → its title, Chromium, cold cache, median of {repeats} "
+            f"(target ≤ {first_visit.TARGET_RATIO:g}× a bare page)", f"{medians[name]:.2f} s",
+            f"bare one-line page: {bare:.2f} s → **{ratio:.2f}×**", ratio <= first_visit.TARGET_RATIO)
+
+
 SECTIONS = {"predict": bench_predict, "charts": bench_charts, "speed": bench_speed,
             "best": bench_best, "drawn": bench_drawn, "server": bench_server, "memory": bench_memory,
             "warm": bench_warm,
-            "inside": bench_inside}
+            "inside": bench_inside, "cpu": bench_cpu, "visits": bench_visits}
 
 
 RECORD = ROOT / "docs" / "benchmarks.md"

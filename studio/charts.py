@@ -84,6 +84,29 @@ def bar_chart(frame: pd.DataFrame, *, x: str, y: str, highlight: str | None = No
     st.altair_chart(chart.properties(height=height), width="stretch")
 
 
+def probabilities(values, guess: int, *, height: int = 200, key: str | None = None):
+    """A model's ten probabilities as bars, its guess in the accent colour.
+
+    A plain Vega-Lite spec, not Altair: Predict draws this on every drawing, and building it
+    through Altair cost ~20 ms of server CPU each time (bench/run.py --only cpu).
+    """
+    rows = [{"digit": digit, "probability": float(p), "top": digit == guess} for digit, p in enumerate(values)]
+    tooltip = [{"field": "digit", "title": title("digit")},
+               {"field": "probability", "title": title("probability"), "format": ".1%"}]
+    # The rows sit in the layer, not at the top: Streamlit turns top-level data into an Arrow table
+    # (a data frame per drawing); inline rows travel in the JSON spec as they are.
+    bars = {"data": {"values": rows},
+            "mark": {"type": "bar", "cornerRadiusTopLeft": 3, "cornerRadiusTopRight": 3},
+            "encoding": {"x": {"field": "digit", "type": "ordinal", "title": title("digit"),
+                               "axis": {"labelAngle": 0}},
+                         "y": {"field": "probability", "type": "quantitative", "title": title("probability"),
+                               "axis": {"format": "%"}, "scale": {"domain": [0, 1]}},
+                         "color": {"condition": {"test": "datum.top", "value": ACCENT}, "value": MUTED},
+                         "tooltip": tooltip}}
+    spec = {"height": height, "layer": [bars]}
+    st.vega_lite_chart(spec, width="stretch", key=key)
+
+
 def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: str = "purples",
             annotate: bool = True, height: int = 380, key: str | None = None,
             selectable: bool = False, reverse_colors: bool = False, linear: bool = False,
@@ -158,10 +181,36 @@ def digit(image: np.ndarray, scale: int = 8) -> np.ndarray:
     return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
 
-def digit_row(images, captions, *, scale: int = 3, width: int | None = None):
-    """Several digits side by side, each with a caption."""
+def digit_alt(label, said=None) -> str:
+    """What a picture of a digit says to a screen reader: which digit, and what the model read."""
+    return t("alt.digit", digit=label) if said is None else t("alt.digit_read", digit=label, said=said)
+
+
+def digit_row(images, captions, alts, *, scale: int = 3, width: int | None = None):
+    """Several digits side by side, each with a caption and its alternative text (digit_alt)."""
     if len(images) == 0:
         st.caption(t("charts.no_images"))
         return
     st.image([digit(image, scale) for image in images], caption=[str(c) for c in captions],
-             width=width or 28 * scale)
+             width=width or 28 * scale, alt=list(alts))
+
+
+def normalised(array: np.ndarray) -> np.ndarray:
+    low, high = float(array.min()), float(array.max())
+    return (array - low) / (high - low) if high > low else np.zeros_like(array, dtype=np.float32)
+
+
+def tiles(maps: np.ndarray, columns: int = 8, gap: int = 1) -> np.ndarray:
+    """(n, h, w) maps, each scaled to 0..1, in one grid image."""
+    count, height, width = maps.shape
+    rows = -(-count // columns)
+    grid = np.ones((rows * (height + gap), columns * (width + gap)), np.float32)
+    for index, feature in enumerate(maps):
+        row, column = divmod(index, columns)
+        grid[row * (height + gap):row * (height + gap) + height,
+             column * (width + gap):column * (width + gap) + width] = normalised(feature)
+    return grid
+
+
+def upscale(image: np.ndarray, scale: int) -> np.ndarray:
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)

@@ -15,27 +15,10 @@ from .i18n import labels_in_this_language, t
 MAP_POINTS = 2000      # test images on the map (all 10,000 would cost the browser, not the story)
 
 
-def _normalised(array: np.ndarray) -> np.ndarray:
-    low, high = float(array.min()), float(array.max())
-    return (array - low) / (high - low) if high > low else np.zeros_like(array, dtype=np.float32)
-
-
-def _tiles(maps: np.ndarray, columns: int = 8, gap: int = 1) -> np.ndarray:
-    """(n, h, w) maps, each scaled to 0..1, in one grid image."""
-    count, height, width = maps.shape
-    rows = -(-count // columns)
-    grid = np.ones((rows * (height + gap), columns * (width + gap)), np.float32)
-    for index, feature in enumerate(maps):
-        row, column = divmod(index, columns)
-        grid[row * (height + gap):row * (height + gap) + height,
-             column * (width + gap):column * (width + gap) + width] = _normalised(feature)
-    return grid
-
-
 def _strip(vector: np.ndarray, width: int = 32) -> np.ndarray:
     """A dense layer's units as a block of squares, `width` a row."""
     padded = np.zeros(-(-len(vector) // width) * width, np.float32)
-    padded[:len(vector)] = _normalised(vector)
+    padded[:len(vector)] = charts.normalised(vector)
     return padded.reshape(-1, width)
 
 
@@ -48,10 +31,6 @@ def evidence_image(image: np.ndarray, evidence: np.ndarray) -> np.ndarray:
     rgb = rgb * (1 - positive[..., None]) + positive[..., None] * np.array([0.96, 0.45, 0.05])
     rgb = rgb * (1 - negative[..., None]) + negative[..., None] * np.array([0.15, 0.35, 0.95])
     return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
-def _upscale(image: np.ndarray, scale: int) -> np.ndarray:
-    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
 
 # --- What is kept per model ------------------------------------------------------------------------
@@ -88,14 +67,18 @@ def lookups(entry: state.SessionModel):
 VIEWS = ("layers", "evidence", "neighbours", "map", "break")
 
 
-def inside_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -> None:
-    """One view at a time, computed only when chosen: each drawing costs the views you look at,
-    not all five (which matters when the server's cores are also training)."""
+def inside_ui(entry: state.SessionModel, image: np.ndarray, guess: int) -> None:
+    """One view at a time, computed only when chosen (none at first): a drawing costs the views
+    you look at, not all five (which matters when the server's cores are also training)."""
     st.subheader(t("inside.title"))
     st.caption(t("inside.caption"))
-    view = st.segmented_control(t("inside.title"), VIEWS, key="inside_view", default="layers",
-                                required=True, label_visibility="collapsed",
+    view = st.segmented_control(t("inside.title"), VIEWS, key="inside_view", default=None,
+                                label_visibility="collapsed",
                                 format_func=labels_in_this_language("inside.tab.{}"))
+    if view is None:
+        st.caption(t("inside.pick"))
+        return
+    model, _ = state.loaded(entry)
     if view == "layers":
         layers_ui(model, image)
     elif view == "evidence":
@@ -110,7 +93,8 @@ def inside_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -
         data = state.get_data()
         if view == "neighbours":
             found, distances = index.nearest(image, k=10)
-            charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found], scale=2)
+            charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found],
+                             [charts.digit_alt(data.y_train[i]) for i in found], scale=2)
             st.caption(t("inside.neighbours.caption"))
         else:
             map_ui(entry, model, image, feature_map, map_labels, data)
@@ -134,7 +118,7 @@ def map_ui(entry, model, image, feature_map, map_labels, data) -> None:
             return
         _, predictor = state.loaded(entry)
         reading = predictor.read(data.x_test[picked].astype(np.float32) / 255)
-        st.image(charts.digit(data.x_test[picked], 4), width=112,
+        st.image(charts.digit(data.x_test[picked], 4), width=112, alt=charts.digit_alt(data.y_test[picked], reading.digit),
                  caption=t("inside.map.picked", index=picked, label=int(data.y_test[picked]),
                            said=reading.digit if reading.digit is not None else "?"))
         st.button(t("inside.map.open"), key="map_open", icon=":material/open_in_new:",
@@ -144,6 +128,7 @@ def map_ui(entry, model, image, feature_map, map_labels, data) -> None:
 def open_test_image(index: int) -> None:
     """Make Predict show test image `index` (its widgets take these values on their next run)."""
     st.session_state["predict_source"], st.session_state["predict_index"] = "test", int(index)
+    st.session_state["inside_view"] = st.session_state.get("inside_view") or VIEWS[0]
 
 
 # --- Break it ----------------------------------------------------------------------------------------
@@ -183,9 +168,7 @@ def break_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) ->
     after.metric(t("inside.break.broken_says"), reading.digit if reading.digit is not None else "?",
                  delta=None if reading.guess == guess else t("inside.break.changed"), delta_color="inverse")
     after.caption(t("predict.sure", p=f"{reading.confidence:.0%}"))
-    frame = pd.DataFrame({"digit": range(10), "probability": reading.probabilities,
-                          "top": np.arange(10) == reading.guess})
-    charts.bar_chart(frame, x="digit", y="probability", highlight="top", y_format="%", height=180)
+    charts.probabilities(reading.probabilities, reading.guess, height=180)
     with st.expander(t("inside.break.layers")):
         layers_ui(broken_model, image)
 
@@ -208,19 +191,19 @@ def layers_ui(model, image) -> None:
     from mnist_core import inspect
     for name, values in inspect.activations(model, image)[:-1]:      # the softmax is the bar chart
         if values.ndim == 3:                                          # convolution: one map a filter
-            picture, what = _tiles(np.moveaxis(values, -1, 0)), t("inside.maps", count=values.shape[-1])
+            picture, what = charts.tiles(np.moveaxis(values, -1, 0)), t("inside.maps", count=values.shape[-1])
         elif values.ndim == 1:
             picture, what = _strip(values), t("inside.units", count=len(values),
                                               active=int((values > 0).sum()))
         else:
             continue
         scale = max(1, min(12, 320 // max(picture.shape)))
-        st.image(_upscale((1 - picture) * 255, scale).astype(np.uint8), caption=f"{name} · {what}")
+        st.image(charts.upscale((1 - picture) * 255, scale).astype(np.uint8), caption=f"{name} · {what}", alt=f"{name} · {what}")
     filters = inspect.first_layer_filters(model)
     if filters is not None:     # 5x5 kernels drawn large, a dense layer's 28x28 weights smaller
-        tiles = _tiles(filters)
-        st.image(_upscale((1 - tiles) * 255, max(1, min(8, 480 // max(tiles.shape)))).astype(np.uint8),
-                 caption=t("inside.filters", count=len(filters)))
+        tiles = charts.tiles(filters)
+        st.image(charts.upscale((1 - tiles) * 255, max(1, min(8, 480 // max(tiles.shape)))).astype(np.uint8),
+                 caption=t("inside.filters", count=len(filters)), alt=t("inside.filters", count=len(filters)))
 
 
 def evidence_ui(model, image, guess: int) -> None:
@@ -231,34 +214,11 @@ def evidence_ui(model, image, guess: int) -> None:
             (t("inside.ig", digit=guess), inspect.integrated_gradients(model, image, target=guess)),
             (t("inside.ig", digit=other), inspect.integrated_gradients(model, image, target=other)),
             (t("inside.occlusion", digit=guess), inspect.occlusion(model, image, patch=4, target=guess))]):
-        column.image(_upscale(evidence_image(image, evidence), 5), caption=caption, width=140)
+        column.image(charts.upscale(evidence_image(image, evidence), 5), caption=caption, width=140, alt=caption)
     try:
         cam = inspect.grad_cam(model, image, target=guess)
-        columns[3].image(_upscale(evidence_image(image, cam), 5), caption=t("inside.grad_cam"), width=140)
+        columns[3].image(charts.upscale(evidence_image(image, cam), 5), caption=t("inside.grad_cam"), width=140,
+                           alt=t("inside.grad_cam"))
     except ValueError:
         columns[3].caption(t("inside.no_grad_cam"))
     st.caption(t("inside.evidence.caption"))
-
-
-# --- Watching a network form, epoch by epoch (the Train page) ----------------------------------------
-
-GROWTH_POINTS = 300     # test images on the training map: enough to see clusters form, cheap per epoch
-
-
-def growth_ui(snapshot, labels: np.ndarray) -> None:
-    """The first layer's filters and the map of GROWTH_POINTS test images after the latest epoch."""
-    grown = next((p.growth for p in reversed(snapshot.epochs) if p.growth is not None), None)
-    if grown is None:
-        return
-    filters, points = grown
-    epoch = next(p.epoch for p in reversed(snapshot.epochs) if p.growth is not None)
-    st.markdown("**" + t("train.growth", epoch=epoch) + "**")
-    left, right = st.columns(2)
-    if filters is not None:
-        scale = max(1, min(8, 320 // max(_tiles(filters).shape)))
-        left.image(_upscale((1 - _tiles(filters)) * 255, scale).astype(np.uint8),
-                   caption=t("train.growth.filters", count=len(filters)))
-    with right:
-        frame = pd.DataFrame({"x": points[:, 0], "y": points[:, 1], "digit": labels[:len(points)].astype(str)})
-        charts.scatter(frame, height=260)
-        st.caption(t("train.growth.map", count=len(points)))

@@ -13,7 +13,7 @@ from mnist_core import jobs
 from mnist_core.runspec import SettingsError
 
 from . import charts, figures, keep, state
-from .inside import GROWTH_POINTS, growth_ui
+from .growth import GROWTH_POINTS, growth_ui
 from .presets import milestones_text
 from .i18n import ordinal, t
 

@@ -36,13 +36,28 @@ def test_the_app_manifests_validate_strictly_and_keep_a_visitor_on_one_pod():
     for document in documents:
         kubernetes_validate.validate(document, KUBERNETES, strict=True)
     by_kind = {document["kind"]: document for document in documents}
-    assert set(by_kind) == {"Deployment", "Service", "Ingress"}
+    assert set(by_kind) == {"Deployment", "Service", "Ingress", "HorizontalPodAutoscaler"}
     assert by_kind["Service"]["spec"]["sessionAffinity"] == "ClientIP"
     assert by_kind["Ingress"]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     container = by_kind["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == "/_stcore/health"
     assert container["resources"]["requests"]["memory"] and container["resources"]["limits"]["memory"]
+
+
+def test_the_autoscaler_scales_the_app_on_cpu_and_removes_pods_slowly():
+    documents = {d["kind"]: d for d in yaml.safe_load_all((K8S / "app.yaml").read_text())}
+    scaler, deployment = documents["HorizontalPodAutoscaler"], documents["Deployment"]
+    target = scaler["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    assert "replicas" not in deployment["spec"]             # the autoscaler owns the count
+    assert 2 <= scaler["spec"]["minReplicas"] < scaler["spec"]["maxReplicas"]
+    [metric] = scaler["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu" and 0 < metric["resource"]["target"]["averageUtilization"] <= 80
+    # Sessions live in a pod: a pod removed ends its learners' sessions, so never in a hurry.
+    assert scaler["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 600
+    # Utilization is of the requested CPU: without a request the autoscaler cannot work.
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"]
 
 
 def test_the_ray_cluster_has_valid_pods_and_one_training_slot_per_worker():

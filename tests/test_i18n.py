@@ -56,8 +56,9 @@ def used_keys() -> set[str]:
     from mnist_core import jobs, runspec
     keys |= {f"train.failed.{code}" for code in jobs.RunFailed.CODES}
     keys |= {f"train.bad_settings.{code}" for code in runspec.SETTINGS}
-    keys |= {f"overview.step.{step}{suffix}" for step in ("tutorial", "explore", "train", "evaluate",
-                                                          "predict") for suffix in ("", ".text")}
+    from studio.pages import STEPS as PAGES
+    keys |= {f"page.{page.name}" for page in PAGES}
+    keys |= {f"overview.step.{page.name}{suffix}" for page in PAGES for suffix in ("", ".text")}
     keys |= {f"tutorial.{step}.{part}" for step in STEPS for part in ("title", "text")}
     keys |= {f"tutorial.code.{name}" for name in re.findall(r'comment\("([a-z_]+)"\)',
                                                              (ROOT / "app_pages" / "tutorial.py").read_text())}

@@ -117,7 +117,10 @@ def test_the_inside_view_on_predict_for_each_architecture(mnist_path, monkeypatc
     from .test_app import open_page
     at = open_page("predict", index="0", model=key)          # test image 0, a 7
     assert not at.exception and not at.error
-    assert at.session_state["inside_view"] == "layers"       # one view at a time, layers first
+    assert at.session_state["inside_view"] is None           # nothing computed until a view is open
+    assert not any(" · " in c for c in captions_of(at))
+    at.session_state["inside_view"] = "layers"               # one view at a time
+    at.run()
     captions = captions_of(at)
     if key == "best":
         assert "conv1 · 40 feature maps" in captions

@@ -1,0 +1,25 @@
+"""The few colours Streamlit's theme options cannot set, at WCAG 2.1 AA contrast (4.5:1 for text).
+
+Captions are drawn in the text colour at 60 % opacity (#787693 on white: 4.36:1) and code blocks use
+Prism's light colours (teal numbers 2.58:1, green strings 2.92:1, grey comments 3.56:1): each is
+replaced by a darker shade of itself, checked by axe-core (tests/browser/test_accessibility.py).
+The !important: Streamlit's own rules for these carry more specific (generated) selectors.
+Inline code's colour is the theme's codeTextColor (.streamlit/config.toml).
+"""
+
+import streamlit as st
+
+CSS = """<style>
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #55527a !important; opacity: 1 !important; }
+.token.comment, .token.prolog, .token.doctype, .token.cdata, .token.punctuation, .token.operator { color: #5c5f73 !important; }
+.token.number, .token.boolean, .token.constant, .token.symbol, .token.property { color: #047165 !important; }
+.token.string, .token.char, .token.attr-value, .token.builtin, .token.inserted { color: #0b6b2c !important; }
+.token.keyword, .token.atrule, .token.important, .token.deleted, .token.tag { color: #b3261e !important; }
+.token.function, .token.class-name, .token.selector, .token.regex, .token.variable { color: #0a5aa8 !important; }
+/* A code block that scrolls sideways is a region a keyboard can't reach: long lines wrap instead. */
+[data-testid="stCode"] pre, [data-testid="stCode"] code { white-space: pre-wrap !important; overflow-x: hidden !important; }
+</style>"""
+
+
+def apply() -> None:
+    st.html(CSS)
