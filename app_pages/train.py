@@ -8,14 +8,14 @@ to the session (studio.state) and becomes the active model for Evaluate and Pred
 import pandas as pd
 import streamlit as st
 
-from studio import charts, runs, state, uploads, urls
+from studio import charts, downloads, runs, state, uploads, urls
 from studio.i18n import labels_in_this_language, t
 from studio.presets import measured_text, milestone_columns
 from studio.reading import CHOSEN_KEY as MODEL_CHOSEN
 from studio.sidebar import model_label
 
 with st.spinner(t("tf.loading")):
-    from mnist_core import describe, jobs, models, presets, runspec, script, storage
+    from mnist_core import describe, jobs, models, presets, runspec, script
     from mnist_core.device import device_description
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -145,8 +145,8 @@ def models_ui() -> None:
                           key="train_active", on_change=choose_active, args=(studio,))
         entry = next(m for m in choices if m.key == picked)
         if entry.kind != "bundled":
-            download_ui(entry)
-    upload_ui(studio)
+            downloads.run_download_ui(entry)
+    uploads.upload_ui(studio)
 
 
 def choose_active(studio) -> None:
@@ -174,42 +174,6 @@ def overlay_ui(mine) -> None:
                           color="series", y_title="loss", key="overlay-loss")
 
 
-def download_ui(entry) -> None:
-    if entry.file_bytes is None:
-        model, _ = state.loaded(entry)
-        entry.file_bytes = storage.model_bytes(model, entry.metadata)
-    left, right = st.columns(2)
-    left.download_button(t("train.download"), entry.file_bytes, file_name=f"mnist-{entry.key}.keras",
-                         mime="application/zip", icon=":material/download:")
-    meta = entry.metadata
-    if meta.get("arch") in presets.ARCHITECTURES:      # a run of ours (an upload has no recipe)
-        from studio.notebook import notebook_bytes
-        right.download_button(t("train.download_notebook"), notebook_bytes(
-            entry.name, meta["arch"], meta.get("hparams", {}), epochs=meta["epochs"],
-            batch_size=meta["batch_size"], validation_split=meta.get("validation_split", 0.0),
-            seed=meta.get("seed")), file_name=f"mnist-{entry.key}.ipynb",
-            mime="application/x-ipynb+json", icon=":material/description:")
-
-
-def upload_ui(studio) -> None:
-    with st.expander(t("train.upload.title"), expanded="model_upload_error" in st.session_state):
-        st.caption(t("train.upload.caption"))
-        refused = st.session_state.pop("model_upload_error", None)
-        if refused:
-            st.error(refused)
-        # A new key after each upload empties the uploader: a refused file's chip doesn't linger.
-        attempt = st.session_state.setdefault("model_upload_attempt", 0)
-        upload = st.file_uploader(t("train.upload.label"), type=["keras"], key=f"model_upload_{attempt}",
-                                  max_upload_size=storage.MAX_MODEL_BYTES // 2**20)
-        if upload is None:
-            return
-        st.session_state["model_upload_attempt"] = attempt + 1
-        try:
-            with st.spinner(t("train.upload.checking")):
-                uploads.accept(studio, upload.getvalue())
-        except storage.ModelFileError as exc:
-            st.session_state["model_upload_error"] = uploads.refusal(exc)
-        st.rerun()   # the sidebar, drawn before this page, names the new model at once
 
 
 def main():

@@ -1,10 +1,11 @@
-"""Figures for a teacher's slides: one PNG and one SVG button under a chart, drawn on request."""
+"""Downloads: figures for a teacher's slides (PNG and SVG, drawn on request), and a run as a
+`.keras` file or a notebook."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from . import figures
+from . import figures, state
 from .i18n import t
 
 
@@ -16,3 +17,22 @@ def download_figure_ui(make_figure, name: str) -> None:
             st.download_button(kind.upper(), figures.as_file(figure, kind), file_name=f"{name}.{kind}",
                                mime="image/png" if kind == "png" else "image/svg+xml",
                                key=f"download-{name}-{kind}")
+
+
+def run_download_ui(entry) -> None:
+    """A run or upload as `.keras`, and a run of ours as the notebook of its Keras script."""
+    from mnist_core import presets, storage
+    if entry.file_bytes is None:
+        model, _ = state.loaded(entry)
+        entry.file_bytes = storage.model_bytes(model, entry.metadata)
+    left, right = st.columns(2)
+    left.download_button(t("train.download"), entry.file_bytes, file_name=f"mnist-{entry.key}.keras",
+                         mime="application/zip", icon=":material/download:")
+    meta = entry.metadata
+    if meta.get("arch") in presets.ARCHITECTURES:      # a run of ours (an upload has no recipe)
+        from studio.notebook import notebook_bytes
+        right.download_button(t("train.download_notebook"), notebook_bytes(
+            entry.name, meta["arch"], meta.get("hparams", {}), epochs=meta["epochs"],
+            batch_size=meta["batch_size"], validation_split=meta.get("validation_split", 0.0),
+            seed=meta.get("seed")), file_name=f"mnist-{entry.key}.ipynb",
+            mime="application/x-ipynb+json", icon=":material/description:")
