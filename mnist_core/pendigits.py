@@ -156,16 +156,11 @@ def prepare(part: str, every: int = 1, start: int = 0, stop: int | None = None) 
 
 @functools.lru_cache(maxsize=4)
 def prepared(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All of a part's digits as `prepare` makes them, drawn on every core, cached: uint8
-    (n, 28, 28), labels and writers, read-only."""
-    from .canvas import in_parallel
-    count = len(digits(part))
-    chunks = in_parallel(prepare, [(part, 1, start, start + _CHUNK) for start in range(0, count, _CHUNK)])
-    images, labels = np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+    """All of a part's digits as `prepare` makes them, cached: uint8 (n, 28, 28), labels and
+    writers, read-only. (In this process: ~15 s for 1,000 digits. A process pool broke when
+    Streamlit's AppTest had run in the same process, and these sets are drawn once.)"""
+    images, labels = prepare(part)
     writers = np.array([d.writer for d in digits(part)], np.uint8)
     for array in (images, labels, writers):
         array.flags.writeable = False
     return images, labels, writers
-
-
-_CHUNK = 250    # digits per worker task

@@ -56,7 +56,7 @@ def test_preprocessing_matters_for_the_held_out_writers():
     model, _ = storage.load_model(ROOT / "models" / "default.keras")
     predictor = Predictor(model)
     rows, labels = heldout.four_ways(100, seed=11)
-    canvases = rows[:, 3]
+    canvases = rows[:, 0]      # thin and small, anywhere on the canvas, as many visitors draw
     centred = predictor.predict(np.stack([canvas_to_mnist(image) for image in canvases]))
     plain = predictor.predict(np.stack([plain_resize(image) for image in canvases]))
     assert (centred == labels).mean() > (plain == labels).mean() + 0.2
