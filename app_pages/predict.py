@@ -83,7 +83,6 @@ def drawing_ui() -> None:
         return
     model_banner_ui(entry)
     if fresh:
-        st.caption(t("predict.fresh"))
         reading.keep_link_fresh()
     source = source_ui()
     left, right = st.columns([3, 2], gap="large")
@@ -113,8 +112,9 @@ def drawing_ui() -> None:
             ours, theirs = st.columns(2)
             with ours:
                 reading.answer_ui(said, label)
-            with theirs:
+            with theirs:     # below the answer, not above the canvas: a phone keeps it on screen
                 reading.beside_ui(current, said)
+                st.caption(t("predict.fresh"))
         else:
             reading.answer_ui(said, label)
         if source != "test":
