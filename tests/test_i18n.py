@@ -56,7 +56,8 @@ def used_keys() -> set[str]:
     from mnist_core import jobs, runspec
     keys |= {f"train.failed.{code}" for code in jobs.RunFailed.CODES}
     keys |= {f"train.bad_settings.{code}" for code in runspec.SETTINGS}
-    from studio.pages import STEPS as PAGES
+    from studio.pages import CLASS, STEPS as PAGES
+    keys.add(f"page.{CLASS.name}")
     keys |= {f"page.{page.name}" for page in PAGES}
     keys |= {f"overview.step.{page.name}{suffix}" for page in PAGES for suffix in ("", ".text")}
     keys |= {f"tutorial.{step}.{part}" for step in STEPS for part in ("title", "text")}
