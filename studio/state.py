@@ -7,5 +7,5 @@ janitor when the session ends (studio.lifecycle). Nothing here imports TensorFlo
 
 from .bundled import BUNDLED, DEFAULT_KEY                                    # noqa: F401
 from .dataset import get_data, require_data, status as data_status           # noqa: F401
-from .session import (MAX_MODELS, SessionModel, Studio, bundled_entries,     # noqa: F401
+from .session import (MAX_MODELS, SessionModel, Studio, bundled_entries, bundled_entry,  # noqa: F401
                       choose_model_from_url, loaded, report, studio)
