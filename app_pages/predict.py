@@ -88,7 +88,9 @@ def drawing_ui() -> None:
     left, right = st.columns([3, 2], gap="large")
     label = None
     with left:
-        answer = st.container()     # filled below, drawn above the input
+        # Filled below, drawn above the input, at a height kept from the first stroke on (studio.style):
+        # the canvas must not move under the pen between strokes.
+        answer = st.container(key="predict_answer_fresh" if fresh else "predict_answer")
         if source == "draw":
             picture = draw_ui()
         elif source == "test":
@@ -112,11 +114,14 @@ def drawing_ui() -> None:
             ours, theirs = st.columns(2)
             with ours:
                 reading.answer_ui(said, label)
-            with theirs:     # below the answer, not above the canvas: a phone keeps it on screen
-                reading.beside_ui(current, said)
-                st.caption(t("predict.fresh"))
+            with theirs:
+                reading.beside_ui(current)
         else:
             reading.answer_ui(said, label)
+    with left:      # below the input: what varies in height from one stroke to the next
+        reading.withheld_ui(said)
+        if fresh:
+            reading.beside_note_ui(current, said)
         if source != "test":
             from studio.teach import teach_ui
             teach_ui(entry, current.model_image, said)

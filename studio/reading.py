@@ -124,25 +124,39 @@ def shown(reading) -> str:
 
 
 def answer_ui(reading, label: int | None) -> None:
-    """The answer, compact: it sits above the input, so a phone shows it right after drawing."""
+    """The answer, compact: it sits above the input, so a phone shows it right after drawing. Only a
+    metric and a short caption: a height that doesn't change from one stroke to the next (the page's
+    CSS keeps room for it), so the canvas below never moves under the pen. Why an answer is withheld
+    goes below the input (withheld_ui)."""
     says = "" if label is None else " · " + t("predict.label_says", label=label)
     if reading.sure:
         st.metric(t("predict.prediction"), reading.digit, help=t("predict.prediction.help"))
         st.caption(t("predict.confidence", confidence=f"{reading.confidence:.1%}") + says)
     else:
         st.metric(t("predict.prediction"), "?", help=t("predict.withheld.help"))
-        st.warning(t(f"reading.{reading.problem.code}", **reading.problem.values))
         hint = ", ".join(f"{digit} ({p:.0%})" for digit, p in reading.top3)
         st.caption(t("predict.top3", hint=hint) + says)
 
 
-def beside_ui(current: Seen, reading) -> None:
-    """A fresh link: the note's network's answer beside the best reader's, one line when they differ."""
+def withheld_ui(reading) -> None:
+    """Why the answer is withheld (below the input: its length varies with the reason)."""
+    if not reading.sure:
+        st.warning(t(f"reading.{reading.problem.code}", **reading.problem.values))
+
+
+def beside_ui(current: Seen) -> None:
+    """A fresh link: the note's network's answer beside the best reader's (the metric only)."""
     other = current.reading(bundled(BESIDE))
     st.metric(t("predict.beside", name=t(f"bundled.{BESIDE}")), shown(other),
               help=t("predict.sure", p=f"{other.confidence:.0%}"))
+
+
+def beside_note_ui(current: Seen, reading) -> None:
+    """Below the input on a fresh link: one line when the two differ, and what a fresh link is."""
+    other = current.reading(bundled(BESIDE))
     if other.digit != reading.digit:
         st.caption(t("predict.beside.differ", theirs=shown(other), ours=shown(reading)))
+    st.caption(t("predict.fresh"))
 
 
 def probabilities_ui(reading) -> None:

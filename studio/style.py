@@ -18,6 +18,10 @@ CSS = """<style>
 .token.function, .token.class-name, .token.selector, .token.regex, .token.variable { color: #0a5aa8 !important; }
 /* A code block that scrolls sideways is a region a keyboard can't reach: long lines wrap instead. */
 [data-testid="stCode"] pre, [data-testid="stCode"] code { white-space: pre-wrap !important; overflow-x: hidden !important; }
+/* Predict: the answer above the canvas keeps one height from the first stroke on (a metric and a caption
+   of up to two lines; a fresh link's two metrics stack on a phone), so the canvas never moves under the pen. */
+.st-key-predict_answer, .st-key-predict_answer_fresh { min-height: 140px; }
+@media (max-width: 640px) { .st-key-predict_answer_fresh { min-height: 232px; } }
 </style>"""
 
 
