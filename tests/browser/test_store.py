@@ -67,7 +67,8 @@ def test_a_reload_keeps_the_run_and_a_copied_link_shows_nothing_of_it(browser, m
         alice.reload()
         wait_for_app(alice, 120_000)
         poll(lambda: "Your run 1" in sidebar_text(alice), "the run came back after the reload")
-        assert alice.get_by_text("saved on this browser").count()     # its source in the table
+        # Its source in the run history (the data grid draws its cells once it has laid itself out).
+        poll(lambda: alice.get_by_text("saved on this browser").count() > 0, "the table names its source")
         # Bob opens the very link Alice copied: a different browser, a different learner.
         bob.goto(link)
         wait_for_app(bob, 120_000)
