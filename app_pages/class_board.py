@@ -81,7 +81,11 @@ def hide_ui(store, code: str, key: str, entries) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     hidden = left.selectbox(t("board.teacher.entry"), list(labels), format_func=labels.get, key="board_hide")
     if right.button(t("board.teacher.hide"), icon=":material/visibility_off:"):
-        store.hide(code, key, hidden)
+        try:
+            store.hide(code, key, hidden)
+        except StoreError as exc:       # the database went away, or the key is wrong: said, not raised
+            st.error(keep.error_text(exc))
+            return
         st.rerun(scope="fragment")
 
 
@@ -137,7 +141,7 @@ def main():
     st.caption(t("board.caption", days=f"{bounds.RETENTION_DAYS:g}"))
     store = keep.get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=keep.plain(keep.problem() or "")),
+        st.warning(t("store.unavailable", detail=keep.problem() or ""),
                    icon=":material/cloud_off:")
         return
     code = st.query_params.get("code")

@@ -93,4 +93,6 @@ class LessonQueue:
             finally:
                 if lesson.state != DONE:
                     lesson.result = None        # nobody will read it: don't keep the copy alive
+                lesson.work = None              # its closure holds the session's model and data
                 lesson.finished.set()
+            del lesson      # while this worker waits, it holds no session's lesson (the page has its own)

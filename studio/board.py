@@ -87,7 +87,7 @@ def live_ui(code: str) -> list:
     """The board itself (the page redraws it every REFRESH_SECONDS) -> its entries."""
     store = keep.get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=keep.plain(keep.problem() or "")))
+        st.warning(t("store.unavailable", detail=keep.problem() or ""))
         return []
     try:
         entries = store.board(code)

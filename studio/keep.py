@@ -82,15 +82,23 @@ def _open() -> None:
     except StoreError as exc:
         _log.warning("run store unavailable: %s", exc)
         with _lock:
-            _failure, _opening = (time.monotonic(), str(exc.values.get("detail", exc))), False
+            _failure, _opening = (time.monotonic(), reason(str(exc.values.get("detail", exc)))), False
         return
     with _lock:
         _store, _failure, _opening = store, None, False
     threading.Thread(target=_janitor, args=(store,), name="mnist-store-janitor", daemon=True).start()
 
 
+def reason(detail: str) -> str:
+    """Why the store failed, as a code: the driver's own words (English, perhaps a host and an
+    address) go to the log, never to a page."""
+    lowered = detail.lower()
+    return "damaged" if any(word in lowered for word in ("not a database", "malformed", "corrupt")) else "unreachable"
+
+
 def problem() -> str | None:
-    return _failure[1] if _failure else None
+    """Why the store is not open, in the visitor's language (None while it is)."""
+    return t(f"store.down.{_failure[1]}") if _failure else None
 
 
 def _janitor(store: runstore.RunStore) -> None:
@@ -106,7 +114,10 @@ def _janitor(store: runstore.RunStore) -> None:
 
 
 def error_text(exc: StoreError) -> str:
-    return t(f"store.error.{exc.code}", **exc.values)
+    values = dict(exc.values)
+    if "detail" in values:
+        values["detail"] = t(f"store.down.{reason(str(values['detail']))}")
+    return t(f"store.error.{exc.code}", **values)
 
 
 def plain(text: str) -> str:
@@ -156,7 +167,8 @@ def _restore_once(studio: state.Studio) -> None:
         learner = learner_id(create=False)
         kept = store.runs(learner)[:state.MAX_MODELS] if learner is not None else []
     except StoreError as exc:
-        studio.notify("store.unavailable", detail=plain(str(exc.values.get("detail", ""))))
+        _log.warning("saved runs could not be read back: %s", exc)
+        studio.notify("store.unavailable", detail=t(f"store.down.{reason(str(exc.values.get('detail', '')))}"))
         return
     if not kept:
         return
@@ -207,7 +219,7 @@ def saving(studio: state.Studio, number: int, key: str, name: str, hand_over):
             _log.exception("a finished run could not be saved")
             studio.notify("store.not_saved", name=name, detail="")
             return
-        entry = studio.models.get(key)
+        entry = studio.model(key)
         if entry is not None and entry.file_bytes is None:
             entry.file_bytes = payload              # the download button needs no second save
         studio.notify("store.saved", name=name, days=f"{bounds.RETENTION_DAYS:g}")
@@ -225,7 +237,7 @@ def sidebar_ui() -> None:
                                             "max_age": int(bounds.RETENTION_DAYS * bounds.DAY)})
     store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=plain(problem() or "")), icon=":material/cloud_off:")
+        st.warning(t("store.unavailable", detail=problem() or ""), icon=":material/cloud_off:")
         return
     st.caption(t("store.kept", days=f"{bounds.RETENTION_DAYS:g}", limit=bounds.MAX_RUNS_PER_LEARNER))
     if st.session_state.pop("keep_forgotten", None) is not None:

@@ -1,4 +1,5 @@
-"""Every limit of the run store, stated once. Each can be changed by an environment variable."""
+"""Every limit of the run store, stated once. The retention period and the runs kept per learner
+can be changed by environment variables (MNIST_STUDIO_RETENTION_DAYS, MNIST_STUDIO_MAX_STORED_RUNS)."""
 
 from __future__ import annotations
 

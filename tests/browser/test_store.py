@@ -166,7 +166,7 @@ def test_without_its_database_the_app_says_so_and_keeps_working(browser, mnist_p
     try:
         page.goto(f"{server}/class")
         wait_for_app(page, 120_000)
-        assert page.get_by_text("the run store is unavailable (file is not a database)").count()
+        assert page.get_by_text("the run store is unavailable (the database file is damaged)").count()
         assert not page.locator("[data-testid='stException']").count()
     finally:
         stop_server(process)
