@@ -34,6 +34,14 @@ QUIET_CORES = 0.10                      # the warm-up is over once the server us
 BLOCK = 10                              # drawings per block; fragment and whole-app blocks alternate
 
 
+def run_async(coroutine):
+    """asyncio.run on a thread of its own: the caller may already be running an event loop (Playwright's
+    sync API leaves one in the test process), and asyncio.run refuses to nest."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def process_cpu(pid: int) -> float:
     """Seconds of CPU the process has used, all threads, user + system."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -123,7 +131,7 @@ def profile(count: int, mnist: Path, top: int = 12, warm: bool = True) -> list[s
                     await session.run("predict", query="lang=en&source=draw", fragment_id=fragment,
                                       widgets=[WidgetState(id=canvas.id, json_value=value)])
             process.send_signal(signal.SIGUSR1)
-        asyncio.run(go())
+        run_async(go())
         deadline = time.monotonic() + 60
         while not out.exists() and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -165,7 +173,7 @@ def measure(count: int = 60, idle_s: float = 10.0, mnist: Path | None = None, pr
         if warm:
             wait_warm(url)
             quiet = wait_until_quiet(process.pid)
-        found = asyncio.run(send_drawings(url, process.pid, count, idle_s))
+        found = run_async(send_drawings(url, process.pid, count, idle_s))
     finally:
         stop_server(process)
     result = {"drawings": count, "quiet_rate": quiet, "idle_rate": found["idle_rate"],
