@@ -12,12 +12,8 @@ import keras
 from keras import layers
 
 from .optimizers import compile_model
-from .presets import strided_blocks, validate_hparams
+from .presets import recipe, strided_blocks, validate_hparams
 
-# Older code imports these from here; each has its own home now.
-from .presets import (ARCHITECTURES, OPTIMIZERS, Architecture, architecture_defaults,  # noqa: F401
-                      recipe)
-from .optimizers import make_optimizer, one_cycle  # noqa: F401
 
 NUM_CLASSES = 10
 

@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from mnist_core import cost, models, predict
+from mnist_core import cost, predict, presets
 from studio import runs, state
 
 from .conftest import ROOT
@@ -39,8 +39,8 @@ def used_keys() -> set[str]:
         for pair in re.findall(r"""["']([a-z_]+\.[a-z_.]+)["']\s+if\s+.*?\s+else\s+["']([a-z_]+\.[a-z_.]+)["']""",
                                path.read_text("utf-8")):
             keys |= set(pair)
-    keys |= {f"arch.{a}.{part}" for a in models.ARCHITECTURES for part in ("title", "short", "description")}
-    keys |= {f"hparam.{p}{suffix}" for a in models.ARCHITECTURES.values() for p in a.params
+    keys |= {f"arch.{a}.{part}" for a in presets.ARCHITECTURES for part in ("title", "short", "description")}
+    keys |= {f"hparam.{p}{suffix}" for a in presets.ARCHITECTURES.values() for p in a.params
              for suffix in ("", ".help")}
     keys |= {f"model_file.{code}" for code in raised_codes("ModelFileError", "CostError")}
     keys |= {f"model_file.{code}" for code in [*cost.BUDGETS, predict.OutOfTime.code]}

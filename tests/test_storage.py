@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_core import models, storage
+from mnist_core import models, presets, storage
 from mnist_core.storage import ModelFileError
 
 from .conftest import ROOT
@@ -213,7 +213,7 @@ def test_deeply_nested_config_is_a_message_not_a_crash(tmp_path, small_model):
 def test_what_learners_build_is_accepted(tmp_path, rng):
     """The allow-list still takes every architecture the app trains, functional models and the
     augmentation layers of the generated Keras script."""
-    for arch in models.ARCHITECTURES:
+    for arch in presets.ARCHITECTURES:
         loaded, _ = storage.load_model(storage.save_model(models.build_model(arch),
                                                           tmp_path / f"{arch}.keras"))
         assert loaded.output_shape == (None, 10)

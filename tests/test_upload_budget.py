@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bench import hostile_models
-from mnist_core import cost, models, predict, storage
+from mnist_core import cost, models, predict, presets, storage
 from mnist_core.storage import ModelFileError
 
 from .conftest import ROOT
@@ -88,7 +88,7 @@ def test_every_allowed_layer_is_covered_by_a_cost_rule():
 def test_multiply_adds_match_the_convolutions_and_dense_layers_keras_builds():
     """The heavy work of a network is its kernels: each Dense kernel once per image, each Conv2D
     kernel once per output position (counted here from Keras' own layers)."""
-    for arch in models.ARCHITECTURES:
+    for arch in presets.ARCHITECTURES:
         model = models.build_model(arch)
         kernels = sum(math.prod(layer.kernel.shape) * (math.prod(layer.output.shape[1:3])
                                            if isinstance(layer, layers.Conv2D) else 1)
@@ -99,7 +99,7 @@ def test_multiply_adds_match_the_convolutions_and_dense_layers_keras_builds():
 
 
 def test_the_apps_own_networks_and_the_classic_keras_cnn_fit_the_budget():
-    for arch in models.ARCHITECTURES:
+    for arch in presets.ARCHITECTURES:
         assert cost.refusal(cost.estimate(config_of(models.build_model(arch)))) is None, arch
     for path in (ROOT / "models").glob("*.keras"):
         with zipfile.ZipFile(path) as archive:
