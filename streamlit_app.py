@@ -8,12 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio import keep, state, style, warmup
-from studio.i18n import choose_language, t
-from studio.pages import CLASS, OVERVIEW, STEPS
-from studio.reading import note_link_choice
-from studio.runtime import keep_keras_state_across_reruns, limit_heap_arenas
-from studio.sidebar import notices_ui, sidebar_ui
+from studio.store import keep
+from studio import state
+from studio.ui import style
+from studio.server import warmup
+from studio.ui.i18n import choose_language, t
+from studio.ui.pages import CLASS, OVERVIEW, STEPS
+from studio.predict.reading import note_link_choice
+from studio.server.runtime import keep_keras_state_across_reruns, limit_heap_arenas
+from studio.ui.sidebar import notices_ui, sidebar_ui
 
 limit_heap_arenas()     # before TensorFlow starts its threads: freed memory goes back (see runtime)
 keep_keras_state_across_reruns()

@@ -4,8 +4,8 @@ code watches the class's runs side by side and can open one in Evaluate or Predi
 import streamlit as st
 
 from mnist_core.runstore import StoreError, bounds, is_token
-from studio import board, keep
-from studio.i18n import t
+from studio.store import board, keep
+from studio.ui.i18n import t
 
 KEYS = "board_keys"          # {class code: teacher key} this session holds
 

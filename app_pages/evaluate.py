@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from studio import charts, figures, state, urls
-from studio.downloads import download_figure_ui
-from studio.i18n import t
-from studio.sidebar import model_banner_ui
+from studio.ui import charts, figures, urls
+from studio import state
+from studio.train.downloads import download_figure_ui
+from studio.ui.i18n import t
+from studio.ui.sidebar import model_banner_ui
 
 with st.spinner(t("tf.loading")):
     import mnist_core.evaluation  # noqa: F401  (TensorFlow, under a spinner)
@@ -86,7 +87,7 @@ def mistakes_ui(report, data):
         chosen = pick.selectbox(t("evaluate.look_inside.pick"), shown.tolist(), key="eval_inside",
                                 format_func=lambda i: f"#{i}: {data.y_test[i]} → {report.predictions[i]}")
         if go.button(t("evaluate.look_inside"), icon=":material/neurology:"):
-            from studio.inside import open_test_image
+            from studio.predict.inside import open_test_image
             open_test_image(chosen)
             st.switch_page("app_pages/predict.py", query_params={"source": "test", "index": chosen})
 

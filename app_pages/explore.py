@@ -5,9 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from mnist_core.data import class_counts, describe, mean_images
-from studio import charts, figures, state, urls
-from studio.downloads import download_figure_ui
-from studio.i18n import labels_in_this_language, t
+from studio.ui import charts, figures, urls
+from studio import state
+from studio.train.downloads import download_figure_ui
+from studio.ui.i18n import labels_in_this_language, t
 
 SPLITS = ("train", "test")
 GRID_SIZE = 40

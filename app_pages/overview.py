@@ -3,9 +3,9 @@
 import streamlit as st
 
 from studio import state
-from studio.i18n import t
-from studio.pages import STEPS
-from studio.sidebar import model_label
+from studio.ui.i18n import t
+from studio.ui.pages import STEPS
+from studio.ui.sidebar import model_label
 
 def main():
     st.title("MNIST Studio")

@@ -2,16 +2,18 @@
 
 Everything below the title is one fragment: a drawing reruns it, not the whole app; the parts that
 cost (compare, the preprocessing steps, the Inside view) are fragments of their own, computed only
-when open. What a drawing shows is computed once per drawing (studio.reading).
+when open. What a drawing shows is computed once per drawing (studio.predict.reading).
 """
 
 import streamlit as st
 
-from mnist_core.canvas import CANVAS, STROKE_WIDTHS
+from mnist_core.drawings.canvas import CANVAS, STROKE_WIDTHS
 from mnist_core.preprocess import MAX_UPLOAD_BYTES, EmptyDrawingError, ImageFileError, image_from_bytes
-from studio import reading, state, urls
-from studio.i18n import labels_in_this_language, t
-from studio.sidebar import model_banner_ui
+from studio.predict import reading
+from studio import state
+from studio.ui import urls
+from studio.ui.i18n import labels_in_this_language, t
+from studio.ui.sidebar import model_banner_ui
 
 SOURCES = ("draw", "test", "upload")
 
@@ -88,7 +90,7 @@ def drawing_ui() -> None:
     left, right = st.columns([3, 2], gap="large")
     label = None
     with left:
-        # Filled below, drawn above the input, at a height kept from the first stroke on (studio.style):
+        # Filled below, drawn above the input, at a height kept from the first stroke on (studio.ui.style):
         # the canvas must not move under the pen between strokes.
         answer = st.container(key="predict_answer_fresh" if fresh else "predict_answer")
         if source == "draw":
@@ -123,7 +125,7 @@ def drawing_ui() -> None:
         if fresh:
             reading.beside_note_ui(current, said)
         if source != "test":
-            from studio.teach import teach_ui
+            from studio.predict.teach import teach_ui
             teach_ui(entry, current.model_image, said)
     with right:
         reading.probabilities_ui(said)

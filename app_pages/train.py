@@ -1,6 +1,6 @@
 """Step 2: build a network and train it, watching it learn.
 
-Training runs on a background thread owned by this session (mnist_core.jobs); this page only
+Training runs on a background thread owned by this session (mnist_core.runs.jobs); this page only
 starts it, polls it a few times a second while it runs, and draws. A finished run hands its model
 to the session (studio.state) and becomes the active model for Evaluate and Predict.
 """
@@ -8,15 +8,19 @@ to the session (studio.state) and becomes the active model for Evaluate and Pred
 import pandas as pd
 import streamlit as st
 
-from studio import charts, downloads, runs, state, uploads, urls
-from studio.i18n import labels_in_this_language, t
-from studio.presets import measured_text, milestone_columns
-from studio.reading import CHOSEN_KEY as MODEL_CHOSEN
-from studio.sidebar import model_label
+from studio.ui import charts, urls
+from studio.train import downloads, runs, uploads
+from studio import state
+from studio.ui.i18n import labels_in_this_language, t
+from studio.train.measured import measured_text, milestone_columns
+from studio.predict.reading import CHOSEN_KEY as MODEL_CHOSEN
+from studio.ui.sidebar import model_label
 
 with st.spinner(t("tf.loading")):
-    from mnist_core import describe, jobs, models, presets, runspec, script
-    from mnist_core.device import device_description
+    from mnist_core.networks import describe, presets, script
+    from mnist_core.runs import jobs, runspec
+    from mnist_core import models
+    from mnist_core.networks.device import device_description
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
@@ -72,7 +76,7 @@ def settings_ui() -> jobs.RunSpec:
 
 
 def use_recommended_run() -> None:
-    """A newly chosen architecture starts from its own recipe (mnist_core.presets): the epochs,
+    """A newly chosen architecture starts from its own recipe (mnist_core.networks.presets): the epochs,
     batch size and validation split it is meant for."""
     spec = presets.ARCHITECTURES[st.session_state["train_arch"]]
     st.session_state["train_epochs"] = spec.epochs

@@ -7,9 +7,11 @@ where the note is wrong (its label shapes, its `== 1`), with the mistake shown, 
 import numpy as np
 import streamlit as st
 
-from studio import charts, figures, runs, state, urls
-from studio.i18n import t
-from studio.sidebar import model_banner_ui
+from studio.ui import charts, figures, urls
+from studio.train import runs
+from studio import state
+from studio.ui.i18n import t
+from studio.ui.sidebar import model_banner_ui
 
 STEPS = ("import", "load", "show", "network", "compile", "prepare", "one_hot", "fit", "evaluate",
          "predict")
@@ -152,8 +154,8 @@ def one_hot_ui():
 
 
 def fit_ui():
-    from mnist_core import jobs
-    from mnist_core.presets import TUTORIAL
+    from mnist_core.runs import jobs
+    from mnist_core.networks.presets import TUTORIAL
     st.code(f"model.fit(train_images, train_labels, epochs={TUTORIAL.epochs}, "
             f"batch_size={TUTORIAL.batch_size})", language="python")
     studio = state.studio()

@@ -2,7 +2,7 @@
 
     python bench/hostile_models.py          # builds the files, refuses each, prints a table
 
-Each file passed every check the loader had before the cost budget (mnist_core/cost.py):
+Each file passed every check the loader had before the cost budget (mnist_core/modelfile/cost.py):
 a Dense layer of 64,000 units whose weights don't match (Keras built it before failing: +607 MiB),
 ZeroPadding2D(300) before a global pooling (3 GiB when evaluated in chunks of 2,048), a 143 MiB
 config.json of zeros in a 143 KiB zip (10.6 s and 595 MiB to parse), and a deep stack of

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 # What the Train page says when a run fails: one message per RunFailed code, read from the catalogue.
 RUN_FAILED = [text.split("{")[0][:40] for key, text in json.loads(
-    (ROOT / "studio" / "locales" / "en.json").read_text("utf-8")).items() if key.startswith("train.failed.")]
+    (ROOT / "studio" / "ui" / "locales" / "en.json").read_text("utf-8")).items() if key.startswith("train.failed.")]
 
 from bench.server import ARTIFACTS, CHROMIUM_FLAGS, SETTLED_JS, start_server, stop_server  # noqa: E402
 

@@ -41,7 +41,7 @@ DRAWINGS = {1: [[(0.5, 0.1), (0.5, 0.9)]], 7: [[(0.2, 0.15), (0.8, 0.15), (0.45,
 
 def canvas_value(digit: int, brush: int = 22) -> str:
     """The canvas component's value for a drawing of `digit`, as the browser sends it."""
-    from mnist_core.canvas import CANVAS, paint
+    from mnist_core.drawings.canvas import CANVAS, paint
     paths = [np.asarray(stroke) * [CANVAS * 0.6, CANVAS * 0.8] + [CANVAS * 0.2, CANVAS * 0.1]
              for stroke in DRAWINGS[digit]]
     alpha = paint(paths, brush)

@@ -53,9 +53,10 @@ def train_preset(arch, seed, budget_s=None):
     """`arch` trained exactly as the Train page and `python -m mnist_core train --arch` train it
     (its own recipe and validation split); stopped after `budget_s` of training if given.
     Returns (test accuracy, seconds of training, the validation milestones' times, the model)."""
-    from mnist_core import evaluation, presets, training
+    from mnist_core import evaluation, training
+    from mnist_core.networks import presets
     from mnist_core.models import build_model
-    from mnist_core.runspec import RunSpec, time_to
+    from mnist_core.runs.runspec import RunSpec, time_to
     spec = RunSpec.preset(arch, seed=seed).validated()
     stop = threading.Event()
 
@@ -91,7 +92,7 @@ RECORDING = True         # --no-record: neither docs/benchmarks.md nor the cards
 
 def record_preset(arch, figures):
     if RECORDING:
-        from studio.presets import record_measured
+        from studio.train.measured import record_measured
         record_measured(arch, figures, commit=commit(), path=MEASURED)
 
 
@@ -114,7 +115,7 @@ def milestone_text(milestones):
 
 def bench_speed():
     print("time to 99 %", flush=True)
-    from mnist_core.presets import ARCHITECTURES
+    from mnist_core.networks.presets import ARCHITECTURES
     fast = ARCHITECTURES["cnn_fast"]
     accuracy, seconds, milestones, _ = seeds_of("cnn_fast")
     base_acc, base_s, _, _ = train_preset("cnn", 1, budget_s=max(seconds))
@@ -128,7 +129,7 @@ def bench_speed():
 def bench_best():
     print("best accuracy", flush=True)
     from mnist_core import storage
-    from mnist_core.presets import ARCHITECTURES
+    from mnist_core.networks.presets import ARCHITECTURES
     best = ARCHITECTURES["cnn_best"]
     accuracy, seconds, milestones, runs = seeds_of("cnn_best", SEEDS[:BEST_SEEDS])
     dense_acc, dense_s, _, _ = seeds_of("dense")
@@ -184,10 +185,12 @@ def readers():
 
 def bench_drawn(non_digits=900, invariance=200, calls=200):
     """What the page says about the held-out writers' real pen digits (never trained, tuned or
-    chosen on), per writer, their median and pooled; about non-digits drawn by mnist_core.heldout's
+    chosen on), per writer, their median and pooled; about non-digits drawn by bench.heldout's
     own hand; and the best reader's MNIST test accuracy, file size and speed. Beside each, the
     reader before #17 and the note's network, measured in the same run."""
-    from mnist_core import evaluation, heldout, pendigits
+    from mnist_core import evaluation
+    from bench import heldout
+    from mnist_core.drawings import pendigits
     from mnist_core.preprocess import canvas_to_mnist
     print("real people's drawings", flush=True)
     (_, best, best_model), *others = readers()
@@ -226,7 +229,7 @@ def bench_drawn(non_digits=900, invariance=200, calls=200):
     kinds = np.array(kinds)
     named = {kind: float((~held["best"][kinds == kind]).mean()) for kind in sorted(set(kinds))}
     worst = sorted((share, kind) for kind, share in named.items() if share)[::-1][:4]
-    row(f"Not digits ({non_digits} letters, symbols, shapes by mnist_core/heldout.py's own hand): withheld >= 97 %",
+    row(f"Not digits ({non_digits} letters, symbols, shapes by bench/heldout.py's own hand): withheld >= 97 %",
         f"withheld {held['best'].mean():.1%}; named as a digit most often: "
         + (", ".join(f"{kind} {share:.0%}" for share, kind in worst) or "none"),
         "; ".join(f"{name}: withheld {held[name].mean():.1%}" for name, _, _ in others), held["best"].mean() >= 0.97)
@@ -264,9 +267,10 @@ def bench_charts(repeats=8, epochs=2):
     """
     print("live charts", flush=True)
     from bench.train_page_poller import poll_like_the_train_page
-    from mnist_core import jobs, models, training
+    from mnist_core.runs import jobs
+    from mnist_core import models, training
     from mnist_core.preprocess import one_hot
-    from mnist_core.presets import TUTORIAL
+    from mnist_core.networks.presets import TUTORIAL
     spec = jobs.RunSpec.preset(TUTORIAL.name, epochs=epochs, seed=0)
     plain, arrays, live, poller_cpu = [], [], [], []
 
@@ -457,7 +461,8 @@ def data_dir() -> Path:
 def bench_inside(calls=20):
     """Looking inside one drawing, with the default model, beside a plain prediction."""
     print("inside the network", flush=True)
-    from mnist_core import inspect, pendigits, storage
+    from mnist_core import inspect, storage
+    from mnist_core.drawings import pendigits
     from mnist_core.predict import Predictor
     from mnist_core.preprocess import to_model_input
     model, _ = storage.load_model(ROOT / "models" / "default.keras")

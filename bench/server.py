@@ -84,7 +84,7 @@ def wait_for_app(page, timeout=60_000):
 
 
 def wait_warm(url: str, limit_s: float = 600.0) -> float:
-    """Until the app's warm-up (studio/warmup.py) has finished, as its server log says; seconds waited."""
+    """Until the app's warm-up (studio/server/warmup.py) has finished, as its server log says; seconds waited."""
     log = ARTIFACTS / f"server-{url.rsplit(':', 1)[1]}.log"
     started = time.monotonic()
     while time.monotonic() - started < limit_s:

@@ -2,7 +2,8 @@
 
 import time
 
-from studio import charts, runs
+from studio.ui import charts
+from studio.train import runs
 
 
 def poll_like_the_train_page(job) -> None:

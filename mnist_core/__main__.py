@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .data import ENV_VAR, MnistDataError, load_mnist
-from .presets import ARCHITECTURES, TUTORIAL
+from mnist_core.networks.presets import ARCHITECTURES, TUTORIAL
 
 
 def _recipe_text(arch) -> str:
@@ -90,7 +90,7 @@ def _parse_hparams(pairs: list[str]) -> dict:
 
 def run_spec(args):
     """The run `train` asks for: the architecture's own recipe, with what the options change."""
-    from .runspec import RunSpec
+    from mnist_core.runs.runspec import RunSpec
     given = {"epochs": args.epochs, "batch_size": args.batch_size,
              "validation_split": args.validation_split}
     return RunSpec.preset(args.arch, _parse_hparams(args.hparam), seed=args.seed, drawings=args.drawings,
@@ -115,7 +115,7 @@ def _train(args) -> int:
 
     command = "python -m mnist_core " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     name, source = f"{args.arch} ({spec.epochs} epochs)", f"trained with `{command}`"
-    from . import cluster
+    from mnist_core.runs import cluster
     if args.start_from and (args.backend == "ray" or (args.backend is None and cluster.enabled())):
         raise ValueError("--start-from trains locally: use --backend local")
     if args.backend == "ray" or (args.backend is None and cluster.enabled()):
@@ -142,8 +142,8 @@ def _train_on_ray(spec, data, show, name):
     """The run as a RayTrainingJob, its progress printed as it streams back."""
     import time
 
-    from . import cluster
-    from .jobs import DONE_STATES, FAILED
+    from mnist_core.runs import cluster
+    from mnist_core.runs.jobs import DONE_STATES, FAILED
     cluster.connect()
     job = cluster.RayTrainingJob(spec, data, name=name).start()
     print(f"Backend: Ray at {cluster.connect().get_runtime_context().gcs_address}")
@@ -183,7 +183,7 @@ def _evaluate(args) -> int:
 
 # The app's English catalogue: a refused model file (a code with values) reads the same here as on
 # the page, in the one place that English is written.
-CATALOGUE = Path(__file__).resolve().parents[1] / "studio" / "locales" / "en.json"
+CATALOGUE = Path(__file__).resolve().parents[1] / "studio" / "ui" / "locales" / "en.json"
 
 
 def _english(exc: Exception) -> str:

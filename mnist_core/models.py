@@ -3,7 +3,7 @@
 `build_model("dense")` with no arguments is exactly the tutorial's network:
 Dense(512, relu) on the 784 flattened pixels -> Dense(10, softmax), compiled with rmsprop,
 categorical cross-entropy and accuracy. Every other choice is a named, validated hyperparameter
-(mnist_core.presets); how a model learns is mnist_core.optimizers.
+(mnist_core.networks.presets); how a model learns is mnist_core.networks.optimizers.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .optimizers import compile_model
-from .presets import recipe, strided_blocks, validate_hparams
+from mnist_core.networks.optimizers import compile_model
+from mnist_core.networks.presets import recipe, strided_blocks, validate_hparams
 
 
 NUM_CLASSES = 10

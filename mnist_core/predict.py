@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from . import cost
+from mnist_core.modelfile import cost
 # At most this many forward passes run at once in the process; the rest wait their turn. A class
 # drawing at once would otherwise put a hundred calls into TensorFlow's shared thread pool together:
 # each would take as long as all of them, and each thread holds its own scratch memory.
@@ -127,7 +127,7 @@ TORN = 0.8         # when the two likeliest digits hold this much, the model is 
 # held-out writers' target (withheld <= 2 %), as other writers may be a little less sure.
 WITHHOLD_AT_MOST = 0.015
 
-# Why a drawing is not named; studio/locales hold the words for each ("reading.<code>").
+# Why a drawing is not named; studio/ui/locales hold the words for each ("reading.<code>").
 PROBLEM_CODES = ("too_much_ink", "too_little_ink", "unsure", "not_a_digit", "unsure_photo",
                  "not_a_digit_photo")
 

@@ -4,12 +4,12 @@ The metadata (architecture, hyperparameters, history, test accuracy, date, seed)
 added to the `.keras` zip, so a downloaded model is one file that plain `keras.models.load_model`
 still opens. Loading treats every file as hostile: size and zip checks first (the zip's directory,
 then each entry's size, before any entry is read), then every object the config names is checked
-against an allow-list and the network's cost (mnist_core.cost) against a budget before Keras
+against an allow-list and the network's cost (mnist_core.modelfile.cost) against a budget before Keras
 builds anything, then Keras safe mode, a check that Keras' global settings are unchanged, and a
 check that the model really maps a 28x28 digit to 10 probabilities.
 
 Refusals are ModelFileError(code, **values); the words for each code are in the app's catalogue
-(studio/locales/*.json, keys `model_file.<code>`), which the command line reads too.
+(studio/ui/locales/*.json, keys `model_file.<code>`), which the command line reads too.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cost
+from mnist_core.modelfile import cost
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 BEST_READER = MODELS / "default.keras"    # the bundled best reader of people's drawings (#17)
@@ -186,7 +186,7 @@ def _load(path: Path) -> tuple:
 
 def checked_cost(config: dict) -> cost.ModelCost:
     """The cost of the network `config` describes, refused (ModelFileError) when it is over the
-    budget in mnist_core.cost or is not an MNIST classifier's shape, before Keras builds it."""
+    budget in mnist_core.modelfile.cost or is not an MNIST classifier's shape, before Keras builds it."""
     try:
         model_cost = cost.estimate(config)
     except cost.CostError as exc:

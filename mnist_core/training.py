@@ -20,7 +20,7 @@ import numpy as np
 
 from .data import MnistData
 from .preprocess import NOT_A_DIGIT, one_hot, to_model_input
-from .runspec import RunSpec, check_run
+from mnist_core.runs.runspec import RunSpec, check_run
 
 REPORT_EVERY_S = 0.25   # at most ~4 chart updates a second
 
@@ -107,7 +107,7 @@ def batches(images: np.ndarray, labels: np.ndarray, batch_size: int, input_shape
     def prepare(pixels, digits, batch_seed=None):
         pixels = tf.cast(pixels, tf.float32) / 255
         if augment:
-            from .augment import augment_batch
+            from mnist_core.drawings.augment import augment_batch
             pixels = augment_batch(pixels[..., None], augment, batch_seed)
         # preprocess.soft_targets in TensorFlow: a non-digit's row is 1/10 everywhere.
         targets = (tf.one_hot(digits, NOT_A_DIGIT)
@@ -212,7 +212,7 @@ def train(model: keras.Model, data: MnistData, *, epochs: int, batch_size: int,
         samples += len(extra[0])
     steps_per_epoch = -(-samples // batch_size)
     if recipe:     # the schedule is sized to this run's steps
-        from .optimizers import compile_model
+        from mnist_core.networks.optimizers import compile_model
         compile_model(model, recipe, steps_per_epoch * epochs)
     training_set = batches(train_images, train_labels, batch_size, tuple(model.input_shape[1:]),
                            seed=seed, augment=recipe.get("augment", 0.0), count=samples)
@@ -251,7 +251,8 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
         start_from=None, **metadata) -> TrainedRun:
     """The tutorial's steps 3-5 for one RunSpec: build, train (with its recipe), evaluate.
     `start_from`: a saved model of the same architecture whose weights training starts from."""
-    from . import evaluation, models, presets
+    from . import evaluation, models
+    from mnist_core.networks import presets
     spec = spec.validated()
     model = models.build_model(spec.arch, seed=spec.seed, **spec.hparams)
     if start_from is not None:
@@ -265,7 +266,7 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
                                     "epochs": earlier_metadata.get("epochs")}
     extra = None
     if spec.drawings:
-        from . import strokes
+        from mnist_core.drawings import strokes
         extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train, data.y_train)
     result = train(model, data, epochs=spec.epochs, batch_size=spec.batch_size,
                    validation_split=spec.validation_split, recipe=presets.recipe(spec.arch, spec.hparams),
@@ -274,7 +275,8 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
     report = evaluation.evaluate(model, data.x_test, data.y_test)
     if spec.drawings:
         # When to withhold an answer is chosen on the choose-writers' real digits, never trained on.
-        from . import pendigits, predict
+        from mnist_core.drawings import pendigits
+        from . import predict
         images, labels, _ = pendigits.prepared("choose")
         probabilities = predict.Predictor(model).predict_proba(images.astype(np.float32) / 255)
         metadata["withhold_below"] = predict.choose_threshold(probabilities, labels)

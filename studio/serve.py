@@ -1,7 +1,7 @@
 """`python -m studio.serve [streamlit options]`: `streamlit run streamlit_app.py`, warming up at once.
 
 Plain `streamlit run` executes the app's code only when the first visitor arrives, so the warm-up
-(studio/warmup.py) would start then. This starts it with the server, in the same process, so its
+(studio/server/warmup.py) would start then. This starts it with the server, in the same process, so its
 caches are the ones the pages use. The container's entrypoint serves the app this way.
 """
 
@@ -14,9 +14,9 @@ APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 def main() -> None:
     from streamlit.web import cli
 
-    from . import warmup
-    from .runtime import limit_heap_arenas
-    limit_heap_arenas()          # before TensorFlow starts its threads (see studio/runtime.py)
+    from studio.server import warmup
+    from studio.server.runtime import limit_heap_arenas
+    limit_heap_arenas()          # before TensorFlow starts its threads (see studio/server/runtime.py)
     warmup.start_once(at_launch=True)
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     cli.main()

@@ -251,17 +251,17 @@ def test_predict_waits_for_a_drawing():
 
 
 def test_streamlit_no_longer_clears_keras_under_a_running_job(monkeypatch):
-    """Streamlit's after-run clean-up must not call keras.backend.clear_session (see studio/runtime)."""
+    """Streamlit's after-run clean-up must not call keras.backend.clear_session (see studio/server/runtime)."""
     import keras
     from streamlit.runtime.scriptrunner import script_runner
 
-    from studio.runtime import keep_keras_state_across_reruns
+    from studio.server.runtime import keep_keras_state_across_reruns
     calls = []
     monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
     monkeypatch.setattr(script_runner, "_clean_problem_modules", script_runner._clean_problem_modules)
     keep_keras_state_across_reruns()
     script_runner._clean_problem_modules.streamlit_original()
-    assert calls, "Streamlit no longer clears Keras: studio/runtime.py can go"
+    assert calls, "Streamlit no longer clears Keras: studio/server/runtime.py can go"
     calls.clear()
     script_runner._clean_problem_modules()
     assert not calls
@@ -273,7 +273,7 @@ def test_line_charts_keep_their_series_and_stay_small():
 
     import streamlit as st
 
-    from studio import charts
+    from studio.ui import charts
     frame = pd.DataFrame({"epoch": np.linspace(0, 5, 3000), "loss": 1.0, "series": ["a", "b"] * 1500})
     with mock.patch.object(st, "vega_lite_chart") as chart:
         charts.line_chart(frame, x="epoch", y="loss", color="series")
@@ -289,14 +289,14 @@ def test_train_page_shows_the_presets_with_their_recipe(arch):
     assert at.selectbox(key=f"train_{arch}_schedule").value == "one_cycle"
     code = "\n".join(c.value for c in at.code)
     assert "CosineDecay" in code and "strides=2" in code
-    from mnist_core.presets import ARCHITECTURES
+    from mnist_core.networks.presets import ARCHITECTURES
     assert f"Train it for {ARCHITECTURES[arch].epochs} epochs" in texts(at)
     assert at.slider(key="train_epochs").value == ARCHITECTURES[arch].epochs
     assert at.select_slider(key="train_batch").value == ARCHITECTURES[arch].batch_size
 
 
 def test_choosing_an_architecture_starts_from_its_recommended_run():
-    from mnist_core.presets import ARCHITECTURES
+    from mnist_core.networks.presets import ARCHITECTURES
     at = open_page("train")
 
     def recipe_shown():
@@ -318,7 +318,7 @@ def test_pages_without_data_needs_do_not_load_mnist(mnist_path):
     """Overview and Predict (drawing) must not load MNIST: offline they would wait on a download."""
     code = f"""
 from streamlit.testing.v1 import AppTest
-from studio import dataset
+from studio.session import dataset
 for page in (None, "app_pages/predict.py"):
     at = AppTest.from_file({APP!r}, default_timeout=120)
     at.run()
@@ -356,11 +356,11 @@ def test_predict_learns_from_a_correction_in_the_session(mnist):
 
 
 def test_a_lesson_that_fails_says_so_and_keeps_the_correction(mnist, monkeypatch):
-    import studio.teach
+    import studio.predict.teach
 
     def broken(*args):
         raise RuntimeError("TensorFlow fell over")
-    monkeypatch.setattr(studio.teach, "_learn", broken)
+    monkeypatch.setattr(studio.predict.teach, "_learn", broken)
     at = open_page("predict", source="upload", model="best")
     photo = 255 - np.kron(mnist.x_test[0], np.ones((10, 10), np.uint8))
     at.file_uploader(key="predict_upload_0").upload("seven.png", _png(photo), "image/png").run()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow")
-from mnist_core import augment  # noqa: E402
+from mnist_core.drawings import augment  # noqa: E402
 
 
 @pytest.fixture(scope="module")

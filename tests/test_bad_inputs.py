@@ -127,9 +127,9 @@ def test_blank_canvas_is_empty_not_a_digit():
 
 
 def english(problem) -> str:
-    """What a visitor reading English is told (mnist_core gives codes; studio/locales the words)."""
+    """What a visitor reading English is told (mnist_core gives codes; studio/ui/locales the words)."""
     import json
-    words = json.loads((Path(__file__).resolve().parents[1] / "studio" / "locales" / "en.json").read_text("utf-8"))
+    words = json.loads((Path(__file__).resolve().parents[1] / "studio" / "ui" / "locales" / "en.json").read_text("utf-8"))
     return words[f"reading.{problem.code}"].format(**problem.values)
 
 

@@ -9,8 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from mnist_core import jobs, storage
-from mnist_core.jobs import RunSpec, TrainingJob, TrainingQueue
+from mnist_core.runs import jobs
+from mnist_core import storage
+from mnist_core.runs.jobs import RunSpec, TrainingJob, TrainingQueue
 
 from .conftest import ROOT
 
@@ -201,7 +202,7 @@ def test_failure_is_reported_as_a_code_and_logged_not_raised(small_mnist, caplog
 
 
 def test_every_run_in_flight_counts_against_the_limit(small_mnist):
-    """As on Ray (mnist_core.cluster.RAY_QUEUE): no local waiting, at most `slots` runs sent."""
+    """As on Ray (mnist_core.runs.cluster.RAY_QUEUE): no local waiting, at most `slots` runs sent."""
     queue, gate = TrainingQueue(slots=2, max_waiting=0), threading.Event()
     held = []
     for _ in range(2):

@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from mnist_core.jobs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED
-from mnist_core.runspec import RunSpec
+from mnist_core.runs.jobs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED
+from mnist_core.runs.runspec import RunSpec
 
 if os.environ.get("CI"):        # CI installs requirements-cluster.txt: a missing Ray is a failure there
     import ray
@@ -61,7 +61,8 @@ def wait_until(predicate, timeout=DEADLINE):
 
 
 def test_a_run_on_ray_streams_progress_and_returns_a_safe_model(ray_head, small_mnist, mnist):
-    from mnist_core import cluster, evaluation
+    from mnist_core.runs import cluster
+    from mnist_core import evaluation
     assert cluster.enabled()
     job = cluster.make_job(SMALL, small_mnist, name="ray run", watch=mnist.x_test[:40])
     assert isinstance(job, cluster.RayTrainingJob)
@@ -80,7 +81,8 @@ def test_a_run_on_ray_streams_progress_and_returns_a_safe_model(ray_head, small_
 def test_the_same_seed_on_ray_trains_the_same_network_as_here(ray_head, mnist):
     """The same initial weights and data order; the sums of a training step may be added in another
     order by another process's thread pool, so the weights agree closely, not bit for bit."""
-    from mnist_core import cluster, training
+    from mnist_core.runs import cluster
+    from mnist_core import training
     from mnist_core.predict import Predictor
     job = cluster.RayTrainingJob(SMALL, mnist).start()       # the worker reads the same MNIST
     wait(job, lambda s: s.state == FINISHED)
@@ -96,7 +98,7 @@ def test_the_same_seed_on_ray_trains_the_same_network_as_here(ray_head, mnist):
 
 
 def test_stop_on_ray_keeps_the_finished_part(ray_head, small_mnist):
-    from mnist_core import cluster
+    from mnist_core.runs import cluster
     spec = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=2)
     job = cluster.RayTrainingJob(spec, small_mnist).start()
     wait(job, lambda s: len(s.epochs) >= 1)
@@ -107,7 +109,7 @@ def test_stop_on_ray_keeps_the_finished_part(ray_head, small_mnist):
 
 
 def test_a_worker_that_dies_fails_the_job_with_a_code(ray_head, small_mnist):
-    from mnist_core import cluster
+    from mnist_core.runs import cluster
     spec = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=3)
     job = cluster.RayTrainingJob(spec, small_mnist).start()
     wait(job, lambda s: s.state == RUNNING and s.batches)
@@ -119,7 +121,7 @@ def test_a_worker_that_dies_fails_the_job_with_a_code(ray_head, small_mnist):
 
 def test_an_error_on_the_worker_becomes_a_code_and_its_traceback_goes_to_the_log(ray_head, small_mnist,
                                                                                    caplog):
-    from mnist_core import cluster
+    from mnist_core.runs import cluster
     job = cluster.RayTrainingJob(SMALL, small_mnist, watch=np.zeros((2, 3, 3), np.uint8)).start()
     snapshot = wait(job, lambda s: s.state in (FAILED, FINISHED, STOPPED))
     assert snapshot.state == FAILED and snapshot.error == "worker_failed"     # not a remote traceback
@@ -130,7 +132,7 @@ def test_runs_wait_in_rays_queue_while_the_cluster_is_full_and_ask_it_rarely(ray
                                                                              monkeypatch):
     """Three runs waiting behind a fourth: this server asks Ray for its free CPUs at most once per
     CAPACITY_SECONDS for all of them (before, each waiting run asked twice a second)."""
-    from mnist_core import cluster
+    from mnist_core.runs import cluster
     asked = []
     real = ray.available_resources
     monkeypatch.setattr(ray, "available_resources", lambda: asked.append(1) or real())
@@ -151,7 +153,7 @@ def test_runs_wait_in_rays_queue_while_the_cluster_is_full_and_ask_it_rarely(ray
 
 
 def test_the_runs_a_server_has_in_flight_on_ray_are_bounded(ray_head, small_mnist, monkeypatch):
-    from mnist_core import cluster, jobs
+    from mnist_core.runs import cluster, jobs
     monkeypatch.setattr(cluster, "RAY_QUEUE", jobs.TrainingQueue(slots=2, max_waiting=0))
     long = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=6)
     sent = [cluster.RayTrainingJob(long, small_mnist).start() for _ in range(2)]   # one trains, one waits
@@ -164,7 +166,7 @@ def test_the_runs_a_server_has_in_flight_on_ray_are_bounded(ray_head, small_mnis
 
 
 def test_stopping_a_run_that_never_started_leaves_nothing(ray_head, small_mnist):
-    from mnist_core import cluster
+    from mnist_core.runs import cluster
     long = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=5)
     first = cluster.RayTrainingJob(long, small_mnist).start()
     wait(first, lambda s: s.state == RUNNING)

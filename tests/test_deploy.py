@@ -61,7 +61,7 @@ def test_the_autoscaler_scales_the_app_on_cpu_and_removes_pods_slowly():
 
 
 def test_the_ray_cluster_has_valid_pods_and_one_training_slot_per_worker():
-    from mnist_core.cluster import CPUS_PER_RUN
+    from mnist_core.runs.cluster import CPUS_PER_RUN
     cluster = yaml.safe_load((K8S / "raycluster.yaml").read_text())
     assert cluster["apiVersion"] == "ray.io/v1" and cluster["kind"] == "RayCluster"
     # KubeRay's schema is not in kubernetes-validate: its pod templates are core Kubernetes, checked

@@ -1,12 +1,12 @@
-"""The held-out drawings (mnist_core.heldout): repeatable, canvas-shaped, drawn by a hand that
+"""The held-out drawings (bench.heldout): repeatable, canvas-shaped, drawn by a hand that
 shares nothing with the training writer, and read by the bundled model."""
 
 import ast
 
 import numpy as np
 
-from mnist_core import heldout
-from mnist_core.canvas import CANVAS
+from bench import heldout
+from mnist_core.drawings.canvas import CANVAS
 from mnist_core.preprocess import canvas_to_mnist, plain_resize
 
 from .conftest import ROOT
@@ -25,8 +25,8 @@ def imported_modules(path) -> set[str]:
 
 def test_the_held_out_hand_and_the_training_writer_never_import_each_other():
     core = ROOT / "mnist_core"
-    assert not any("strokes" in name for name in imported_modules(core / "heldout.py"))
-    for trainer in ("strokes.py", "training.py", "corrections.py"):
+    assert not any("strokes" in name for name in imported_modules(ROOT / "bench" / "heldout.py"))
+    for trainer in ("drawings/strokes.py", "training.py", "runs/corrections.py"):
         assert not any("heldout" in name for name in imported_modules(core / trainer)), trainer
 
 

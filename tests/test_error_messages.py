@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from mnist_core import jobs, runspec
-from mnist_core.lessons import LessonQueue
+from mnist_core.runs import jobs, runspec
+from mnist_core.runs.lessons import LessonQueue
 
 from .test_app import _png, open_page, wait_for
 from .test_i18n import CATALOGUES, english_sentences
@@ -96,20 +96,20 @@ def teach(at, mnist):
 
 @pytest.mark.parametrize("problem", ["failed", "busy", "timed_out"])
 def test_a_lesson_not_given_reads_in_chinese(problem, monkeypatch, mnist):
-    import studio.teach
+    import studio.predict.teach
     gate = threading.Event()
     if problem == "failed":
         def broken(*args):
             raise RuntimeError(RAW)
-        monkeypatch.setattr(studio.teach, "_learn", broken)
+        monkeypatch.setattr(studio.predict.teach, "_learn", broken)
     elif problem == "busy":
-        monkeypatch.setattr(studio.teach, "LESSONS", LessonQueue(max_waiting=0))
+        monkeypatch.setattr(studio.predict.teach, "LESSONS", LessonQueue(max_waiting=0))
     else:
         queue, started = LessonQueue(), threading.Event()
         queue.submit(lambda keep_going: started.set() or gate.wait(120) or "held")   # the worker is busy
         assert started.wait(60)
-        monkeypatch.setattr(studio.teach, "LESSONS", queue)
-        monkeypatch.setattr(studio.teach, "WAIT_SECONDS", 0.5)
+        monkeypatch.setattr(studio.predict.teach, "LESSONS", queue)
+        monkeypatch.setattr(studio.predict.teach, "WAIT_SECONDS", 0.5)
     try:
         at = open_page("predict", source="upload", model="best", lang="zh")
         teach(at, mnist)

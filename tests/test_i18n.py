@@ -6,13 +6,16 @@ import string
 
 import pytest
 
-from mnist_core import cost, predict, presets
-from studio import runs, state
+from mnist_core.modelfile import cost
+from mnist_core import predict
+from mnist_core.networks import presets
+from studio.train import runs
+from studio import state
 
 from .conftest import ROOT
 from .test_app import open_page
 
-LOCALES = ROOT / "studio" / "locales"
+LOCALES = ROOT / "studio" / "ui" / "locales"
 CATALOGUES = {lang: json.loads((LOCALES / f"{lang}.json").read_text("utf-8")) for lang in ("en", "zh")}
 PAGES = [None, "explore", "train", "evaluate", "predict", "class_board"]
 
@@ -25,7 +28,7 @@ def _data_env(mnist_path, monkeypatch):
 def raised_codes(*errors: str) -> set[str]:
     """The codes mnist_core raises with these error classes (their words live only in the catalogue)."""
     pattern = r"\b(?:%s)\(\s*\"([a-z_]+)\"" % "|".join(errors)
-    codes = {code for path in (ROOT / "mnist_core").glob("*.py")
+    codes = {code for path in (ROOT / "mnist_core").rglob("*.py")
              for code in re.findall(pattern, path.read_text("utf-8"))}
     assert codes, errors
     return codes
@@ -34,7 +37,7 @@ def raised_codes(*errors: str) -> set[str]:
 def used_keys() -> set[str]:
     """Every key the code asks for: literal t("...") calls, and the families built from codes."""
     keys = set()
-    for path in [ROOT / "streamlit_app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "studio").glob("*.py")]:
+    for path in [ROOT / "streamlit_app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "studio").rglob("*.py")]:
         keys |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_.]+)["']""", path.read_text("utf-8")))
         for pair in re.findall(r"""["']([a-z_]+\.[a-z_.]+)["']\s+if\s+.*?\s+else\s+["']([a-z_]+\.[a-z_.]+)["']""",
                                path.read_text("utf-8")):
@@ -54,10 +57,10 @@ def used_keys() -> set[str]:
     keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # keep.reason()
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
-    from mnist_core import jobs, runspec
+    from mnist_core.runs import jobs, runspec
     keys |= {f"train.failed.{code}" for code in jobs.RunFailed.CODES}
     keys |= {f"train.bad_settings.{code}" for code in runspec.SETTINGS}
-    from studio.pages import CLASS, STEPS as PAGES
+    from studio.ui.pages import CLASS, STEPS as PAGES
     keys.add(f"page.{CLASS.name}")
     keys |= {f"page.{page.name}" for page in PAGES}
     keys |= {f"overview.step.{page.name}{suffix}" for page in PAGES for suffix in ("", ".text")}
@@ -68,16 +71,16 @@ def used_keys() -> set[str]:
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     keys |= {f"explore.pixels.{view}" for view in ("heatmap", "table")}
     keys |= {f"bundled.{key}" for key in state.BUNDLED}
-    from studio import charts
+    from studio.ui import charts
     keys |= {f"chart.{field}" for field in charts.FIELDS}
     keys |= {f"train.device.{kind}" for kind in ("cpu", "gpu")}
     keys |= {f"col.{c}" for c in ("layer", "type", "output_shape", "parameters")}
     keys |= {f"chart.metric.{m}" for m in ("accuracy", "val_accuracy", "loss", "val_loss")}
-    from studio.notebook import SECTIONS
+    from studio.train.notebook import SECTIONS
     keys |= {f"notebook.{section}" for _, section in SECTIONS}
     keys |= {f"explore.split.{split}" for split in ("train", "test")}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
-    from studio.inside import VIEWS
+    from studio.predict.inside import VIEWS
     keys |= {f"inside.tab.{view}" for view in VIEWS}
     return keys
 
@@ -85,7 +88,7 @@ def used_keys() -> set[str]:
 def quoted_in_code() -> set[str]:
     """Dotted names quoted anywhere in the app's code (keys passed around before t() sees them)."""
     found = set()
-    for path in [*(ROOT / "app_pages").glob("*.py"), *(ROOT / "studio").glob("*.py")]:
+    for path in [*(ROOT / "app_pages").glob("*.py"), *(ROOT / "studio").rglob("*.py")]:
         found |= set(re.findall(r"""["']([a-z][a-z0-9_]*\.[a-z0-9_.]+)["']""", path.read_text("utf-8")))
     return found
 
@@ -215,7 +218,7 @@ def test_chart_titles_and_series_follow_the_language():
     import pandas as pd
     import streamlit as st
 
-    from studio import charts, i18n
+    from studio.ui import charts, i18n
     frame = pd.DataFrame({"epoch": [1, 2], "loss": [0.3, 0.2], "series": ["a", "a"]})
     st.session_state[i18n.STATE_KEY] = "zh"
     try:

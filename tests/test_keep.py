@@ -1,4 +1,4 @@
-"""Runs that last, on the Streamlit side (studio.keep, the class page) through AppTest."""
+"""Runs that last, on the Streamlit side (studio.store.keep, the class page) through AppTest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 
 from mnist_core.runstore import RunStore, new_secret
-from studio import keep
+from studio.store import keep
 
 from streamlit.testing.v1 import AppTest
 

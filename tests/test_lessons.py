@@ -1,11 +1,11 @@
-"""The server's lesson worker (mnist_core.lessons): bounded, in order, and never busy for a learner who left."""
+"""The server's lesson worker (mnist_core.runs.lessons): bounded, in order, and never busy for a learner who left."""
 
 import threading
 
 import numpy as np
 import pytest
 
-from mnist_core.lessons import DONE, DROPPED, FAILED, LessonQueue, LessonsFull
+from mnist_core.runs.lessons import DONE, DROPPED, FAILED, LessonQueue, LessonsFull
 
 GATE_SECONDS = 60       # generous: a lesson that never comes fails the test instead of hanging it
 
@@ -67,7 +67,7 @@ def test_a_started_lesson_stops_when_its_learner_cancels():
 
 
 def test_a_failure_is_told_from_a_time_out():
-    from studio.teach import wait_for
+    from studio.predict.teach import wait_for
     queue = LessonQueue()
 
     def broken(keep_going):
@@ -80,19 +80,20 @@ def test_a_failure_is_told_from_a_time_out():
     assert started.wait(GATE_SECONDS)
     late = queue.submit(lambda keep_going: "late")
     places = []
-    import studio.teach
-    studio.teach.LESSONS, saved = queue, studio.teach.LESSONS
+    import studio.predict.teach
+    studio.predict.teach.LESSONS, saved = queue, studio.predict.teach.LESSONS
     try:
         assert wait_for(late, places.append, seconds=0.5) == "timed_out"
     finally:
-        studio.teach.LESSONS = saved
+        studio.predict.teach.LESSONS = saved
     assert set(places) <= {1}
     gate.set()
     assert late.finished.wait(GATE_SECONDS) and late.state == DROPPED    # given up: never given
 
 
 def test_fine_tuning_stops_between_steps_when_told(small_mnist):
-    from mnist_core import corrections, models
+    from mnist_core.runs import corrections
+    from mnist_core import models
     model = models.build_model("dense", seed=0, hidden_units=16)
     before = [w.copy() for w in model.get_weights()]
     images, labels = small_mnist.x_test[:2] / 255, np.array([1, 2])

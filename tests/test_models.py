@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_core import describe, models, optimizers, presets, script
+from mnist_core.networks import describe, optimizers, presets, script
+from mnist_core import models
 
 
 def tutorial_network():
@@ -133,7 +134,7 @@ def _layer_facts(layer):
 def test_keras_code_runs_and_builds_the_same_network(monkeypatch, mnist, arch, hparams):
     """The script shown on the Train page is real: run it (on a slice of MNIST, no download) and
     compare it with build_model layer by layer, its schedule and its augmentation ranges."""
-    from mnist_core import augment
+    from mnist_core.drawings import augment
     small = ((mnist.x_train[:256], mnist.y_train[:256]), (mnist.x_test[:64], mnist.y_test[:64]))
     monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: small)
     code = script.keras_code(arch, hparams, epochs=1, batch_size=64, validation_split=0.1, seed=3)
@@ -189,7 +190,7 @@ def test_one_recipe_for_the_command_line_the_script_and_the_notebook(arch):
     assert told["epochs"] == preset.epochs and told["batch_size"] == preset.batch_size
     assert told.get("validation_split", 0.0) == preset.validation_split
 
-    from studio.notebook import notebook_bytes
+    from studio.train.notebook import notebook_bytes
     import json
     notebook = json.loads(notebook_bytes(arch, arch, {}, epochs=spec.epochs, batch_size=spec.batch_size,
                                          validation_split=spec.validation_split, seed=0))

@@ -8,7 +8,7 @@ import pytest
 from .conftest import ROOT
 from .test_app import open_page, start_tiny_run, wait_for
 
-ZH = json.loads((ROOT / "studio" / "locales" / "zh.json").read_text("utf-8"))
+ZH = json.loads((ROOT / "studio" / "ui" / "locales" / "zh.json").read_text("utf-8"))
 
 # The notebook loads MNIST with keras.datasets, as a learner at home does. Offline here, a first
 # cell (added by the test only) makes load_data read the same files from MNIST_DATA.
@@ -29,7 +29,7 @@ def test_notebook_runs_in_a_kernel_and_reproduces_the_run(mnist_path):
     pytest.importorskip("nbclient")
     from nbclient import NotebookClient
 
-    from studio.notebook import notebook_bytes
+    from studio.train.notebook import notebook_bytes
     payload = notebook_bytes("run 1 · dense", "dense", {"hidden_units": 64}, epochs=1, batch_size=128,
                              validation_split=0.1, seed=3)
     notebook = nbformat.reads(payload.decode(), as_version=4)
@@ -48,8 +48,8 @@ def test_notebook_runs_in_a_kernel_and_reproduces_the_run(mnist_path):
 
 
 def test_notebook_headings_follow_the_language():
-    from studio import i18n
-    from studio.notebook import notebook_bytes
+    from studio.ui import i18n
+    from studio.train.notebook import notebook_bytes
     import streamlit as st
     st.session_state[i18n.STATE_KEY] = "zh"
     try:

@@ -4,8 +4,8 @@ on the choose-writers and a floor on the held-out writers for the bundled model.
 import numpy as np
 import pytest
 
-from mnist_core import pendigits
-from mnist_core.canvas import CANVAS, STROKE_WIDTHS
+from mnist_core.drawings import pendigits
+from mnist_core.drawings.canvas import CANVAS, STROKE_WIDTHS
 from mnist_core.preprocess import canvas_to_mnist
 
 from .conftest import ROOT

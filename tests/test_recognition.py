@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_core import strokes
-from mnist_core.heldout import HELD_OUT_SEED, four_ways, non_digits
+from mnist_core.drawings import strokes
+from bench.heldout import HELD_OUT_SEED, four_ways, non_digits
 from mnist_core.predict import Predictor, Reading, choose_threshold
 from mnist_core.preprocess import (NOT_A_DIGIT, canvas_to_mnist, canvas_to_mnist_steps,
                                    centre_line_of, image_from_bytes)
@@ -164,7 +164,8 @@ def test_a_photo_with_a_shadow_is_read(default_model):
 # --- 4. Learning from corrections -------------------------------------------------------------------
 
 def test_fine_tuning_learns_the_corrections_keeps_mnist_and_leaves_the_original(default_model, mnist):
-    from mnist_core import corrections, evaluation
+    from mnist_core.runs import corrections
+    from mnist_core import evaluation
     model, predictor, _ = default_model
     rows, labels = four_ways(200, seed=HELD_OUT_SEED + 3)
     drawings = np.stack([canvas_to_mnist(image) for image in rows[:, 2]])
@@ -180,7 +181,7 @@ def test_fine_tuning_learns_the_corrections_keeps_mnist_and_leaves_the_original(
     assert (after.predict(drawings[missed]) == labels[missed]).mean() >= 2 / 3
     assert evaluation.evaluate(tuned, mnist.x_test, mnist.y_test, predictor=after).accuracy > before - 0.01
     # The held-out writers' pen digits, read before and after: checked against a plain argmax.
-    from mnist_core import pendigits
+    from mnist_core.drawings import pendigits
     images, pen_labels, _ = pendigits.prepared("held_out")
     every = corrections.HELD_OUT_EVERY
     plain = (model.predict(images[::every, ..., None] / 255, verbose=0).argmax(axis=1) == pen_labels[::every]).mean()
@@ -192,7 +193,7 @@ def test_fine_tuning_learns_the_corrections_keeps_mnist_and_leaves_the_original(
 
 
 def test_corrections_download_as_a_labelled_npz_and_read_back():
-    from mnist_core.corrections import from_npz, to_npz
+    from mnist_core.runs.corrections import from_npz, to_npz
     images = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
     labels = np.array([4, 7, NOT_A_DIGIT])
     back_images, back_labels = from_npz(to_npz(images, labels))

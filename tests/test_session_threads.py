@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from studio.session import MAX_MODELS, SessionModel, Studio
+from studio.session.models import MAX_MODELS, SessionModel, Studio
 
 GATE_SECONDS = 10       # generous: a gate that is never opened fails the test instead of hanging it
 

@@ -6,7 +6,8 @@ import weakref
 
 import pytest
 
-from studio import lifecycle, state
+from studio.session import lifecycle
+from studio import state
 
 from .test_app import open_page, start_tiny_run, wait_for
 
@@ -109,7 +110,7 @@ def test_a_trained_model_is_freed_once_its_session_is_released():
 def test_a_model_looked_inside_is_freed_once_its_session_is_released():
     """Every Inside view compiles probes for the model (and Break it a copy with its own): none of
     them may keep the model alive after the session lets go of it."""
-    from studio.inside import VIEWS
+    from studio.predict.inside import VIEWS
     at = open_page("train")
     start_tiny_run(at)
     studio = at.session_state["studio"]

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_core import models, presets, storage
+from mnist_core import models, storage
+from mnist_core.networks import presets
 from mnist_core.storage import ModelFileError
 
 from .conftest import ROOT

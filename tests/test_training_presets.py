@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from mnist_core import presets, runspec
-from mnist_core.runspec import RunSpec
+from mnist_core.networks import presets
+from mnist_core.runs import runspec
+from mnist_core.runs.runspec import RunSpec
 
 
 def test_time_to_is_the_first_epoch_end_at_or_past_each_milestone():
@@ -43,7 +44,7 @@ def test_a_finished_run_carries_its_milestones(small_mnist):
 
 def test_preset_cards_read_the_latest_benchmark(tmp_path, monkeypatch):
     """bench/run.py records each preset's seeds; the Train page's card reads them, never typed."""
-    from studio import presets as cards
+    from studio.train import measured as cards
     measured = tmp_path / "benchmarks.json"
     monkeypatch.setattr(cards, "MEASURED", measured)
     cards._measured.clear()
@@ -71,7 +72,7 @@ def test_preset_cards_read_the_latest_benchmark(tmp_path, monkeypatch):
     ({}, None),
 ])
 def test_a_finished_run_says_when_it_crossed(metadata, expected):
-    from studio import presets as cards
+    from studio.train import measured as cards
     text = cards.milestones_text(metadata)
     if expected is None:
         assert text is None

@@ -10,7 +10,7 @@ import pytest
 from .conftest import ROOT
 from .test_app import open_page, wait_for
 
-ZH = json.loads((ROOT / "studio" / "locales" / "zh.json").read_text("utf-8"))
+ZH = json.loads((ROOT / "studio" / "ui" / "locales" / "zh.json").read_text("utf-8"))
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +114,7 @@ def test_note_digit_is_what_pyplot_draws(mnist):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from studio import figures
+    from studio.ui import figures
     digit = mnist.x_test[0]
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     ours = FigureCanvasAgg(figures.note_digit(digit))
@@ -129,7 +129,7 @@ def test_note_digit_is_what_pyplot_draws(mnist):
 
 
 def test_figures_for_slides_are_png_and_svg_with_chinese_labels():
-    from studio import figures
+    from studio.ui import figures
     history = {"loss": [0.3, 0.1], "accuracy": [0.9, 0.97], "val_loss": [0.2, 0.15], "val_accuracy": [0.93, 0.96]}
     figure = figures.training_curves(history, "run 1")
     png, svg = figures.as_file(figure, "png"), figures.as_file(figure, "svg")

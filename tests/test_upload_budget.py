@@ -1,6 +1,6 @@
 """A model file's cost is bounded before Keras builds anything; an upload's evaluation costs its owner.
 
-The cost walk (mnist_core.cost) is checked against Keras' own count of every allowed layer; the
+The cost walk (mnist_core.modelfile.cost) is checked against Keras' own count of every allowed layer; the
 hostile files of issue #18 (bench/hostile_models.py builds them) are refused with a message in both
 languages while the refusing process grows by less than 50 MiB.
 """
@@ -16,13 +16,15 @@ import numpy as np
 import pytest
 
 from bench import hostile_models
-from mnist_core import cost, models, predict, presets, storage
+from mnist_core.modelfile import cost
+from mnist_core import models, predict, storage
+from mnist_core.networks import presets
 from mnist_core.storage import ModelFileError
 
 from .conftest import ROOT
 
 layers = keras.layers
-CATALOGUES = {lang: json.loads((ROOT / "studio" / "locales" / f"{lang}.json").read_text("utf-8"))
+CATALOGUES = {lang: json.loads((ROOT / "studio" / "ui" / "locales" / f"{lang}.json").read_text("utf-8"))
               for lang in ("en", "zh")}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

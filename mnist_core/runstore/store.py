@@ -403,7 +403,7 @@ def _record(row) -> RunRecord:
 def _load(payload) -> tuple:
     if payload is None:
         raise StoreError("no_such_run")
-    from .. import storage
+    from mnist_core import storage
     return storage.load_model_bytes(bytes(payload))
 
 

@@ -12,7 +12,7 @@ from .conftest import SCREENSHOTS, shot, wait_for_app
 
 pytestmark = pytest.mark.browser
 
-CATALOGUES = {lang: json.loads((ROOT / "studio" / "locales" / f"{lang}.json").read_text("utf-8"))
+CATALOGUES = {lang: json.loads((ROOT / "studio" / "ui" / "locales" / f"{lang}.json").read_text("utf-8"))
               for lang in ("en", "zh")}
 # path -> (the h1's catalogue key, the browser tab's catalogue key)
 PAGES = {"": (None, "page.overview"), "tutorial": ("tutorial.title", "page.tutorial"),

@@ -1,0 +1,51 @@
+"""Warm start: when the server starts, a background thread does what the first visitors would
+otherwise wait for: read MNIST, import TensorFlow, load the bundled models and trace their
+predictors, and build their neighbour indexes for the Inside view. Pages still work while it
+runs (they compute what they need, once, through the same caches)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from streamlit.logger import get_logger
+
+_log = get_logger(__name__)
+_started = threading.Event()
+done = threading.Event()      # set when everything is warm (for the bench and the tests)
+
+
+def start_once(at_launch: bool = False) -> None:
+    """Start the warm-up thread, once per server process: at launch (studio/serve.py), or else at
+    the first visit to a server started with plain `streamlit run` (never in AppTest)."""
+    from streamlit import config
+    from streamlit.runtime import Runtime
+    if _started.is_set() or os.environ.get("MNIST_STUDIO_WARM_START") == "0":
+        return
+    if not at_launch and (not Runtime.exists() or config.get_option("global.appTest")):
+        return
+    _started.set()
+    threading.Thread(target=_warm, name="mnist-warm-up", daemon=True).start()
+
+
+def _warm() -> None:
+    from studio.session import bundled, dataset
+    from studio.predict import inside
+    started = time.perf_counter()
+    try:
+        dataset.load()
+        import numpy as np
+        for key in bundled.available():
+            _, predictor = bundled.model(key)
+            predictor.predict_proba(np.zeros((1, 28, 28), np.float32))   # traced once, now
+        _log.info("warm-up: data and bundled models ready after %.1f s", time.perf_counter() - started)
+        for key in bundled.available():      # the Inside view's indexes, the slow part
+            inside.bundled_lookups(key)
+        _log.info("warm-up: neighbour indexes ready after %.1f s", time.perf_counter() - started)
+        from mnist_core.runs import corrections
+        corrections.warm_up()          # the pen digits "Wrong? Teach it" replays and measures on
+    except Exception as exc:        # a missing dataset offline: the pages explain it themselves
+        _log.warning("warm-up stopped: %s: %s", type(exc).__name__, exc)
+    finally:
+        done.set()

@@ -1,0 +1,58 @@
+"""The sidebar on every page: the language, the active model, your training, where MNIST came from.
+
+It imports no TensorFlow and loads no data: it only reports what the pages have loaded.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import i18n, urls
+from studio import state
+from .i18n import t
+
+
+def language_ui() -> None:
+    languages = list(i18n.LANGUAGES)
+    st.segmented_control("Language · 语言", languages, format_func=i18n.LANGUAGES.get,
+                         key=i18n.STATE_KEY, required=True, label_visibility="collapsed")
+    urls.write(lang=i18n.language())
+
+
+def model_label(entry: state.SessionModel) -> str:
+    """"Your run 2 · dense, 97.90 %" / "Bundled: ..." — the same words on every page."""
+    accuracy = entry.test_accuracy
+    text = t(f"model.kind.{entry.kind}", name=entry.name)
+    return text + (f" · {accuracy:.2%}" if accuracy is not None else "")
+
+
+def model_banner_ui(entry: state.SessionModel) -> None:
+    """The top of every page that uses a model: which one answers, and where to change it."""
+    st.info(t("banner.model", label=model_label(entry)), icon=":material/neurology:")
+
+
+def sidebar_ui(place) -> None:
+    """Drawn into `place` (a container in the sidebar) after the page has run."""
+    studio = state.studio()
+    with place:
+        language_ui()
+        st.markdown("##### " + t("sidebar.model"))
+        entry = studio.active()
+        if entry is None:
+            st.warning(t("sidebar.no_model"))
+        else:
+            st.markdown(model_label(entry))
+        for job in studio.running():
+            snapshot = job.snapshot()
+            if snapshot.state == "queued":
+                st.info(t("sidebar.queued", name=job.name, place=i18n.ordinal(snapshot.position or 1)),
+                        icon=":material/hourglass:")
+            else:
+                st.info(t("sidebar.training", name=job.name), icon=":material/model_training:")
+        st.caption(t("sidebar.data", status=state.data_status()))
+
+
+def notices_ui() -> None:
+    """What happened to the session's models since the last page draw, once, as toasts."""
+    for key, values in state.studio().take_notices():
+        st.toast(t(key, **values), icon=":material/info:")
