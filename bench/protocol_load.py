@@ -49,7 +49,10 @@ def canvas_value(digit: int, brush: int = 22) -> str:
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return json.dumps({"drawing": {"raw": {"version": "7.4.0", "objects": [{"type": "Path"}]}, "data": url}})
+    from mnist_core.drawings.pen import fabric_path       # each stroke as the canvas' path (#29)
+    objects = [{"type": "Path", "strokeWidth": brush, "path": fabric_path(np.linspace(s[0], s[-1], 12) if len(s) == 2
+                                                                             else s)} for s in paths]
+    return json.dumps({"drawing": {"raw": {"version": "7.4.0", "objects": objects}, "data": url}})
 
 
 class Session:

@@ -184,55 +184,35 @@ def readers():
 
 
 def bench_drawn(non_digits=900, invariance=200, calls=200):
-    """What the page says about the held-out writers' real pen digits (never trained, tuned or
-    chosen on), per writer, their median and pooled; about non-digits drawn by bench.heldout's
-    own hand; and the best reader's MNIST test accuracy, file size and speed. Beside each, the
-    reader before #17 and the note's network, measured in the same run."""
+    """What the page says about both collections' held-out parts (never trained, tuned or chosen on):
+    image reader alone, pen reader alone and both, per writer and site, median and pooled; about
+    non-digits, kinds taught in training and kinds never seen apart (bench/drawn.py); the older
+    readers beside the image reader; and the best reader's MNIST test accuracy, the bundled files'
+    size and the speed of a reading."""
     from mnist_core import evaluation
     from bench import heldout
     from mnist_core.drawings import pendigits
     from mnist_core.preprocess import canvas_to_mnist
     print("real people's drawings", flush=True)
     (_, best, best_model), *others = readers()
-    images, labels, writers = pendigits.prepared("held_out")
+    images, labels, _ = pendigits.prepared("held_out")
     images = images.astype(np.float32) / 255
-    said = {name: said_by(predictor, images) for name, predictor, _ in [("best", best, None)] + others}
-
-    def beside(mask):
-        return "; ".join(f"{name}: {shown(shares(said[name][mask], labels[mask]))}" for name, _, _ in others)
-
-    per_writer = []
-    for writer in pendigits.HELD_OUT_WRITERS:
-        mask = writers == writer
-        per_writer.append(shares(said["best"][mask], labels[mask]))
-        row(f"Held-out writer {writer} ({mask.sum()} real pen digits)", shown(per_writer[-1]), beside(mask), None)
-    target = "named right >= 97 %, withheld <= 2 %, named wrong <= 1 %"
-
-    def met(figures):
-        return figures[0] >= 0.97 and figures[1] <= 0.02 and figures[2] <= 0.01
-
-    median = tuple(float(np.median([w[k] for w in per_writer])) for k in range(3))
-    row(f"Held-out writers, median of the {len(per_writer)} writers: {target}", shown(median), "", met(median))
-    pooled = shares(said["best"], labels)
-    everyone = np.ones(len(labels), bool)
-    row(f"Held-out writers, pooled ({len(labels):,} digits): {target}", shown(pooled),
-        beside(everyone) + "; best reader per digit, named right: " +
-        ", ".join(f"{d}: {(said['best'][labels == d] == d).mean():.0%}" for d in range(10)), met(pooled))
+    from bench import drawn
+    from mnist_core.predict import pen_reader
+    pen = pen_reader()
+    if pen is None:
+        row("The pen reader (models/pen-reader.keras)", "missing", "", False)
+    else:
+        drawn.measure(row, best, pen, non_digits)
+    row(f"Held-out pen writers, the image alone, pooled ({len(labels):,} digits): the older readers",
+        shown(shares(said_by(best, images), labels)),
+        "; ".join(f"{name}: {shown(shares(said_by(predictor, images), labels))}" for name, predictor, _ in others),
+        None)
     chosen, chosen_labels, _ = pendigits.prepared("choose")
-    row(f"Choose writers {', '.join(map(str, pendigits.CHOOSE_WRITERS))} (the threshold was chosen on them; "
-        "not a held-out figure)", shown(shares(said_by(best, chosen.astype(np.float32) / 255), chosen_labels)),
+    row(f"Choose writers {', '.join(map(str, pendigits.CHOOSE_WRITERS))}, the image alone (its threshold was "
+        "chosen on them; not a held-out figure)", shown(shares(said_by(best, chosen.astype(np.float32) / 255),
+                                                                chosen_labels)),
         f"withhold below {best.withhold_below:.3f}", None)
-
-    pictures, kinds = heldout.non_digits(non_digits, seed=heldout.HELD_OUT_SEED)
-    prepared = np.stack([canvas_to_mnist(p) for p in pictures])
-    held = {name: said_by(predictor, prepared) == -1 for name, predictor, _ in [("best", best, None)] + others}
-    kinds = np.array(kinds)
-    named = {kind: float((~held["best"][kinds == kind]).mean()) for kind in sorted(set(kinds))}
-    worst = sorted((share, kind) for kind, share in named.items() if share)[::-1][:4]
-    row(f"Not digits ({non_digits} letters, symbols, shapes by bench/heldout.py's own hand): withheld >= 97 %",
-        f"withheld {held['best'].mean():.1%}; named as a digit most often: "
-        + (", ".join(f"{kind} {share:.0%}" for share, kind in worst) or "none"),
-        "; ".join(f"{name}: withheld {held[name].mean():.1%}" for name, _, _ in others), held["best"].mean() >= 0.97)
 
     four, four_labels = heldout.four_ways(invariance, seed=heldout.HELD_OUT_SEED)
     answers = np.stack([best.predict(np.stack([canvas_to_mnist(i) for i in four[:, k]])) for k in range(4)], axis=1)
@@ -245,9 +225,10 @@ def bench_drawn(non_digits=900, invariance=200, calls=200):
                 for name, predictor, model in [("best", best, best_model)] + others}
     row("Best reader: MNIST test accuracy >= 99.5 %", f"{accuracy['best']:.2%}",
         "; ".join(f"{name}: {accuracy[name]:.2%}" for name, _, _ in others), accuracy["best"] >= 0.995)
-    from mnist_core.storage import BEST_READER
-    size = BEST_READER.stat().st_size
-    row("Best reader: file size <= 5 MB", f"{size / 1e6:.2f} MB", "", size <= 5e6)
+    from mnist_core.storage import MODELS
+    sizes = {path.name: path.stat().st_size for path in sorted(MODELS.glob("*.keras"))}
+    row("Bundled model files together (models/): <= 5 MB", f"{sum(sizes.values()) / 1e6:.2f} MB",
+        ", ".join(f"{name} {size / 1e6:.2f} MB" for name, size in sizes.items()), sum(sizes.values()) <= 5e6)
     fast, slow = predictor_speed(best, best_model, calls)
     row(f"Best reader, one drawing: Predictor vs model.predict, median of {calls} (target >= 15x)",
         f"{fast * 1000:.2f} ms", f"model.predict: {slow * 1000:.1f} ms → **{slow / fast:.0f}× faster**",

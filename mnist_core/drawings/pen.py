@@ -34,7 +34,10 @@ def _path_points(path, extremes: list | None = None) -> np.ndarray:
     for command in path:
         if not isinstance(command, (list, tuple)) or not command or command[0] not in ("M", "Q", "L"):
             raise CanvasDataError(f"unexpected path command {str(command)[:40]}")
-        numbers = np.asarray(command[1:], dtype=np.float64)
+        try:
+            numbers = np.asarray(command[1:], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise CanvasDataError(f"bad numbers in {str(command)[:40]}") from exc
         if numbers.shape != ((4,) if command[0] == "Q" else (2,)) or not np.isfinite(numbers).all():
             raise CanvasDataError(f"bad numbers in {str(command)[:40]}")
         if command[0] == "Q" and here is not None:

@@ -68,7 +68,8 @@ def digest(picture: np.ndarray) -> str:
 
 @dataclass
 class Seen:
-    """One drawing, as the model sees it; readings by model key, computed when first asked."""
+    """One drawing, as the model sees it; readings by model key, computed when first asked (the
+    answering model's reading comes from `seen`, the others read the same 28x28)."""
     key: str
     model_image: np.ndarray
     steps: object = None              # the preprocessing steps (drawings and photos, not test images)
@@ -103,21 +104,34 @@ def predictor(entry: state.SessionModel):
     return _bundled_predictors[entry.key]
 
 
-def seen(picture: np.ndarray, *, prepared: bool) -> Seen:
-    """The session's Seen for this picture (the last one is kept). `prepared`: an MNIST test image,
-    used as it is; otherwise MNIST's preprocessing. Raises EmptyDrawingError / ValueError."""
-    from mnist_core.preprocess import canvas_to_mnist_steps, to_model_input
-    key = digest(picture) + ("prepared" if prepared else "")
+def pen_for(entry: state.SessionModel):
+    """The pen reader joins the bundled best reader only: how the two combine was chosen with it."""
+    from studio.session import bundled as shipped
+    return shipped.pen() if entry.kind == "bundled" and entry.key == FRESH_READER else None
+
+
+def seen(picture: np.ndarray, entry: state.SessionModel, *, source: str, json_data=None) -> tuple[Seen, object]:
+    """The session's Seen for this picture (the last one is kept) and `entry`'s reading of it. A test
+    image ("test") is MNIST's already; a drawing ("draw") is read by mnist_core.predict.read_canvas with
+    its strokes (`json_data`), an upload as a photo. Raises EmptyDrawingError / ValueError."""
+    import json
+
+    from mnist_core.predict import read_canvas
+    from mnist_core.preprocess import to_model_input
+    strokes = json.dumps(json_data, sort_keys=True, default=str) if source == "draw" and json_data else ""
+    key = digest(picture) + source + hashlib.blake2b(strokes.encode(), digest_size=8).hexdigest()
+    photo = source == "upload"
     last = st.session_state.get("predict_seen")
-    if last is not None and last.key == key:
-        return last
-    if prepared:
-        current = Seen(key, to_model_input(picture))
-    else:
-        steps = canvas_to_mnist_steps(picture)
-        current = Seen(key, steps.centred, steps)
-    st.session_state["predict_seen"] = current
-    return current
+    if last is None or last.key != key:
+        if source == "test":
+            last = Seen(key, to_model_input(picture))
+        else:
+            said = read_canvas(picture, json_data if source == "draw" else None, predictor(entry), pen_for(entry),
+                               photo=photo)
+            last = Seen(key, said.image, said.steps)
+            last.readings[entry.key, photo] = said
+        st.session_state["predict_seen"] = last
+    return last, last.reading(entry, photo=photo)
 
 
 def shown(reading) -> str:
@@ -162,6 +176,10 @@ def beside_note_ui(current: Seen, reading) -> None:
 
 def probabilities_ui(reading) -> None:
     charts.probabilities(reading.probabilities, reading.guess, height=200)
+    if reading.readers:     # the best reader read the picture and the pen's strokes: one answer from two
+        image, pen = (reading.readers[name] for name in ("image", "pen"))
+        st.caption(t("predict.two_readers", image=int(image.argmax()), image_p=f"{image.max():.0%}",
+                     pen=int(pen.argmax()), pen_p=f"{pen.max():.0%}"))
 
 
 def picture_ui(current: Seen, reading) -> None:
