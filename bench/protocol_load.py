@@ -40,19 +40,17 @@ DRAWINGS = {1: [[(0.5, 0.1), (0.5, 0.9)]], 7: [[(0.2, 0.15), (0.8, 0.15), (0.45,
 
 
 def canvas_value(digit: int, brush: int = 22) -> str:
-    """The canvas component's value for a drawing of `digit`, as the browser sends it."""
-    from mnist_core.drawings.canvas import CANVAS, paint
+    """The canvas component's value for a drawing of `digit`, as the browser sends it: its image and
+    its strokes as the canvas' paths (bench/drawn.py's canvas_value; a line gets the points a mouse gives)."""
+    from bench.drawn import canvas_value as canvas_returns
+    from mnist_core.drawings.canvas import CANVAS
     paths = [np.asarray(stroke) * [CANVAS * 0.6, CANVAS * 0.8] + [CANVAS * 0.2, CANVAS * 0.1]
              for stroke in DRAWINGS[digit]]
-    alpha = paint(paths, brush)
-    rgba = np.dstack([np.full_like(alpha, 30), np.full_like(alpha, 27), np.full_like(alpha, 75), alpha])
+    rgba, json_data = canvas_returns([np.linspace(s[0], s[-1], 12) if len(s) == 2 else s for s in paths], brush)
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    from mnist_core.drawings.pen import fabric_path       # each stroke as the canvas' path (#29)
-    objects = [{"type": "Path", "strokeWidth": brush, "path": fabric_path(np.linspace(s[0], s[-1], 12) if len(s) == 2
-                                                                             else s)} for s in paths]
-    return json.dumps({"drawing": {"raw": {"version": "7.4.0", "objects": objects}, "data": url}})
+    return json.dumps({"drawing": {"raw": json_data, "data": url}}, default=float)
 
 
 class Session:
