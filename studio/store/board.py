@@ -16,7 +16,7 @@ from mnist_core.runstore import StoreError
 
 from studio.ui import charts
 from . import keep
-from studio import state
+from studio.session.models import SessionModel, session_studio
 from studio.ui.i18n import t
 
 REFRESH_SECONDS = 5          # the board redraws itself this often: runs appear while you watch
@@ -115,7 +115,7 @@ def open_entry(code: str, entry_id: int, page: str) -> None:
     except (StoreError, ModelFileError, AttributeError) as exc:
         st.error(keep.error_text(exc) if isinstance(exc, StoreError) else t("store.error.no_such_run"))
         return
-    studio = state.studio()
-    studio.add(state.SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
+    studio = session_studio()
+    studio.add(SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
                                   metadata, model=model))
     st.switch_page(f"app_pages/{page}.py")

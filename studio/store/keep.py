@@ -26,7 +26,7 @@ from streamlit.logger import get_logger
 from mnist_core import runstore
 from mnist_core.runstore import StoreError, bounds
 
-from studio import state
+from studio.session.models import MAX_MODELS, SessionModel, Studio, session_studio
 from studio.ui.i18n import t
 
 COOKIE = "mnist_studio_learner"
@@ -153,10 +153,10 @@ def learner_id(*, create: bool) -> int | None:
 def session_ui(page) -> None:
     """Before a page that uses models: bring back this browser's runs, once per session."""
     if page.url_path in MODEL_PAGES:
-        _restore_once(state.studio())
+        _restore_once(session_studio())
 
 
-def _restore_once(studio: state.Studio) -> None:
+def _restore_once(studio: Studio) -> None:
     if st.session_state.get("keep_restored") is studio:
         return
     st.session_state["keep_restored"] = studio
@@ -165,7 +165,7 @@ def _restore_once(studio: state.Studio) -> None:
         return
     try:
         learner = learner_id(create=False)
-        kept = store.runs(learner)[:state.MAX_MODELS] if learner is not None else []
+        kept = store.runs(learner)[:MAX_MODELS] if learner is not None else []
     except StoreError as exc:
         _log.warning("saved runs could not be read back: %s", exc)
         studio.notify("store.unavailable", detail=t(f"store.down.{reason(str(exc.values.get('detail', '')))}"))
@@ -181,7 +181,7 @@ def _restore_once(studio: state.Studio) -> None:
                 _log.warning("a stored run could not be read back: %s", exc)
                 continue
             metadata = {**run.record.get("metadata", {}), **metadata}
-            studio.add(state.SessionModel(f"run-{run.number}", run.name, "kept", metadata, model=model))
+            studio.add(SessionModel(f"run-{run.number}", run.name, "kept", metadata, model=model))
     while studio.next_number() <= max(run.number for run in kept):   # new runs continue the count
         pass
     wanted = st.query_params.get("model")          # a link to one of these runs, after a reload
@@ -192,7 +192,7 @@ def _restore_once(studio: state.Studio) -> None:
 
 # --- Writing a finished run -------------------------------------------------------------------------
 
-def saving(studio: state.Studio, number: int, key: str, name: str, hand_over):
+def saving(studio: Studio, number: int, key: str, name: str, hand_over):
     """Wrap a run's on_done: hand the run to the session first, then write it to the store once
     (on the training thread). Who the learner is, is read now, on the script thread."""
     browser_secret = secret()
