@@ -10,7 +10,8 @@ import streamlit as st
 from mnist_core.drawings.canvas import CANVAS, STROKE_WIDTHS
 from mnist_core.preprocess import MAX_UPLOAD_BYTES, EmptyDrawingError, ImageFileError, image_from_bytes
 from studio.predict import reading
-from studio import state
+from studio.session.dataset import get_data
+from studio.session.models import session_studio
 from studio.ui import urls
 from studio.ui.i18n import labels_in_this_language, t
 from studio.ui.sidebar import model_banner_ui
@@ -44,7 +45,7 @@ def draw_ui():
 
 
 def test_image_ui():
-    data = state.get_data()
+    data = get_data()
     if data is None:
         st.warning(t("predict.no_test_images"))
         return None, None
@@ -78,7 +79,7 @@ def upload_ui():
 
 @st.fragment
 def drawing_ui() -> None:
-    studio = state.studio()
+    studio = session_studio()
     entry, fresh = reading.answering(studio)
     if entry is None:
         st.error(t("predict.no_model"))

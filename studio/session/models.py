@@ -193,7 +193,7 @@ class Studio:
             self.active_key = bundled.DEFAULT_KEY
 
 
-def studio() -> Studio:
+def session_studio() -> Studio:
     """This session's studio. A session whose studio was released while it was away (its tab
     closed, then came back) starts afresh and is told so."""
     current = st.session_state.get("studio")
@@ -229,7 +229,7 @@ def loaded(entry: SessionModel):
     return model, entry.predictor
 
 
-def report(entry: SessionModel, data: MnistData):
+def evaluation_report(entry: SessionModel, data: MnistData):
     """The test-set evaluation of a model: once per bundled model per server, once per own model."""
     if entry.kind == "bundled":
         return bundled.report(entry.key)

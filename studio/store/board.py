@@ -1,7 +1,7 @@
 """A class board (issue #20): what the class page shows, from the store's plain records.
 
 Names a visitor typed (class names, display names) reach the page only as table cells, chart data
-or Markdown with every punctuation mark escaped (keep.plain): never as markup.
+or Markdown with every punctuation mark escaped (studio.ui.markdown.plain): never as markup.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import streamlit as st
 from mnist_core.runstore import StoreError
 
 from studio.ui import charts
-from . import keep
-from studio import state
+from .opening import error_text, get_store, problem
+from studio.session.models import SessionModel, session_studio
 from studio.ui.i18n import t
 
 REFRESH_SECONDS = 5          # the board redraws itself this often: runs appear while you watch
@@ -87,14 +87,14 @@ def confusions_ui(entries) -> None:
 
 def live_ui(code: str) -> list:
     """The board itself (the page redraws it every REFRESH_SECONDS) -> its entries."""
-    store = keep.get_store()
+    store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=keep.problem() or ""))
+        st.warning(t("store.unavailable", detail=problem() or ""))
         return []
     try:
         entries = store.board(code)
     except StoreError as exc:
-        st.warning(keep.error_text(exc))
+        st.warning(error_text(exc))
         return []
     if not entries:
         st.info(t("board.empty"))
@@ -111,11 +111,11 @@ def open_entry(code: str, entry_id: int, page: str) -> None:
     from mnist_core.storage import ModelFileError
     try:
         with st.spinner(t("model.loading")):
-            model, metadata = keep.get_store().entry_model(code, entry_id)
+            model, metadata = get_store().entry_model(code, entry_id)
     except (StoreError, ModelFileError, AttributeError) as exc:
-        st.error(keep.error_text(exc) if isinstance(exc, StoreError) else t("store.error.no_such_run"))
+        st.error(error_text(exc) if isinstance(exc, StoreError) else t("store.error.no_such_run"))
         return
-    studio = state.studio()
-    studio.add(state.SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
+    studio = session_studio()
+    studio.add(SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
                                   metadata, model=model))
     st.switch_page(f"app_pages/{page}.py")
