@@ -105,13 +105,13 @@ def predictor(entry: SessionModel):
     return _bundled_predictors[entry.key]
 
 
-def pen_for(entry: state.SessionModel):
+def pen_for(entry: SessionModel):
     """The pen reader joins the bundled best reader only: how the two combine was chosen with it."""
     from studio.session import bundled as shipped
     return shipped.pen() if entry.kind == "bundled" and entry.key == FRESH_READER else None
 
 
-def seen(picture: np.ndarray, entry: state.SessionModel, *, source: str, json_data=None) -> tuple[Seen, object]:
+def seen(picture: np.ndarray, entry: SessionModel, *, source: str, json_data=None) -> tuple[Seen, object]:
     """The session's Seen for this picture (the last one is kept) and `entry`'s reading of it. A test
     image ("test") is MNIST's already; a drawing ("draw") is read by mnist_core.predict.read_canvas with
     its strokes (`json_data`), an upload as a photo. Raises EmptyDrawingError / ValueError."""
