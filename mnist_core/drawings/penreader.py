@@ -81,19 +81,21 @@ def training_set(parts, copies: int, seed: int) -> tuple[np.ndarray, np.ndarray]
 def build_model():
     import keras
     from keras import layers
-    inputs = keras.Input((pen.POINTS * pen.FEATURES,))
-    x = layers.Reshape((pen.POINTS, 1, pen.FEATURES))(inputs)
-    x = layers.Conv2D(24, (5, 1), padding="same", activation="relu")(x)
+    convolutions = []
     for filters, window in ((48, 5), (64, 5), (96, 3)):
-        x = layers.SeparableConv2D(filters, (window, 1), padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.Activation("relu")(x)
+        convolutions += [layers.SeparableConv2D(filters, (window, 1), padding="same", use_bias=False),
+                         layers.BatchNormalization(), layers.Activation("relu")]
         if filters < 96:
-            x = layers.MaxPooling2D((2, 1))(x)
-    x = layers.GlobalMaxPooling2D()(x)
-    x = layers.Dropout(0.2)(x)
-    outputs = layers.Dense(10, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name="pen_reader")
+            convolutions.append(layers.MaxPooling2D((2, 1)))
+    return keras.Sequential([
+        keras.Input((pen.POINTS * pen.FEATURES,)),
+        layers.Reshape((pen.POINTS, 1, pen.FEATURES)),
+        layers.Conv2D(24, (5, 1), padding="same", activation="relu"),
+        *convolutions,
+        layers.GlobalMaxPooling2D(),
+        layers.Dropout(0.2),
+        layers.Dense(10, activation="softmax"),
+    ], name="pen_reader")
 
 
 def train(parts, *, epochs: int, copies: int, seed: int = 0, verbose: int = 2):
@@ -202,7 +204,9 @@ def main(argv=None):
               "first_train_seconds": round(seconds, 1)}
     print(json.dumps(report, indent=1), flush=True)
     final, seconds = train(["train", "choose"], epochs=args.epochs, copies=args.copies, seed=args.seed)
-    storage.save_model(final, args.out, {
+    bundled = build_model()                 # the weights only: no optimizer state in the bundled file
+    bundled.set_weights(final.get_weights())
+    storage.save_model(bundled, args.out, {
         "name": "pen reader", "image_weight": weight, "withhold_below": threshold, "epochs": args.epochs,
         "pen_withhold_below": pen_alone,
         "copies": args.copies, "seed": args.seed, "trained_on": ["train", "choose"], "chosen_on": "choose",
