@@ -41,7 +41,7 @@ def said(drawings, image_reader, pen) -> dict[str, np.ndarray]:
 
 def shares(answers, labels) -> tuple[float, float, float]:
     right, withheld = float((answers == labels).mean()), float((answers == -1).mean())
-    return right, withheld, 1 - right - withheld
+    return right, withheld, float(((answers != labels) & (answers != -1)).mean())
 
 
 def shown(figures) -> str:
