@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio.store import keep
+from studio.store import note, restoring
 from studio.session.models import choose_model_from_url, session_studio
 from studio.ui import style
 from studio.server import warmup
@@ -43,7 +43,7 @@ def main():
     page = st.navigation(pages())
     studio = session_studio()
     studio.settle()           # runs finished since the last page, applied before any page takes a model
-    keep.session_ui(page)     # this browser's kept runs come back before a link chooses among them
+    restoring.session_ui(page)     # this browser's kept runs come back before a link chooses among them
     choose_model_from_url(studio)
     st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON)
     sidebar = sidebar_place()
@@ -53,7 +53,7 @@ def main():
     finally:   # after the page, even one that stopped early: the sidebar says what the page did
         sidebar_ui(sidebar)
         with st.sidebar:
-            keep.sidebar_ui()
+            note.sidebar_ui()
 
 
 main()

@@ -54,7 +54,7 @@ def used_keys() -> set[str]:
     from mnist_core.runstore import store as runstore
     keys |= {f"store.error.{code}" for code in runstore.MESSAGES}
     keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
-    keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # keep.reason()
+    keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # opening.reason()
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
     from mnist_core.runs import jobs, runspec

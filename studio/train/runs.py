@@ -13,7 +13,7 @@ from mnist_core.runs import jobs
 from mnist_core.runs.runspec import SettingsError
 
 from studio.ui import charts, figures
-from studio.store import keep
+from studio.store.saving import saving
 from studio.session.dataset import get_data, require_data
 from studio.session.models import session_studio
 from .growth import GROWTH_POINTS, growth_ui
@@ -57,7 +57,7 @@ def start_run(spec: jobs.RunSpec) -> None:
     try:
         from mnist_core.runs.cluster import make_job     # a Ray actor when RAY_ADDRESS is set
         job = make_job(spec, data, name=name,
-                       on_done=keep.saving(studio, number, key, name, studio.run_finished(key, name)),
+                       on_done=saving(studio, number, key, name, studio.run_finished(key, name)),
                        watch=data.x_test[:GROWTH_POINTS])   # stopped by studio.release() if the tab goes
         job.start()
     except jobs.QueueFullError:
