@@ -16,7 +16,7 @@ from studio.ui.i18n import choose_language, t
 from studio.ui.pages import CLASS, OVERVIEW, STEPS
 from studio.predict.reading import note_link_choice
 from studio.server.runtime import keep_keras_state_across_reruns, limit_heap_arenas
-from studio.ui.sidebar import notices_ui, sidebar_ui
+from studio.ui.sidebar import notices_ui, sidebar_place, sidebar_ui
 
 limit_heap_arenas()     # before TensorFlow starts its threads: freed memory goes back (see runtime)
 keep_keras_state_across_reruns()
@@ -46,7 +46,7 @@ def main():
     restoring.session_ui(page)     # this browser's kept runs come back before a link chooses among them
     choose_model_from_url(studio)
     st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON)
-    sidebar = st.sidebar.container()
+    sidebar = sidebar_place()
     notices_ui()
     try:
         page.run()

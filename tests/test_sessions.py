@@ -41,6 +41,15 @@ def test_a_session_keeps_a_handful_of_models_and_says_which_it_dropped():
     assert studio.take_notices() == []                # each notice is shown once
 
 
+def test_runs_restored_from_the_store_are_continued_not_renumbered():
+    studio = Studio()
+    assert [studio.next_number(), studio.next_number()] == [1, 2]
+    studio.continue_numbers_after(7)                  # the store gave back runs up to run 7
+    assert studio.next_number() == 8
+    studio.continue_numbers_after(3)                  # an older run restored later: no number reused
+    assert studio.next_number() == 9
+
+
 def test_a_finished_run_hands_its_model_over_and_becomes_active():
     studio = Studio()
     hand_over = studio.run_finished("run-1", "run 1 · dense")

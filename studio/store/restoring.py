@@ -52,8 +52,7 @@ def _restore_once(studio: Studio) -> None:
                 continue
             metadata = {**run.record.get("metadata", {}), **metadata}
             studio.add(SessionModel(f"run-{run.number}", run.name, "kept", metadata, model=model))
-    while studio.next_number() <= max(run.number for run in kept):   # new runs continue the count
-        pass
+    studio.continue_numbers_after(max(run.number for run in kept))
     wanted = st.query_params.get("model")          # a link to one of these runs, after a reload
     if wanted in studio.models:
         studio.active_key = wanted

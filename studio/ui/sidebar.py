@@ -27,18 +27,30 @@ def model_label(entry: SessionModel) -> str:
     return text + (f" · {accuracy:.2%}" if accuracy is not None else "")
 
 
+ANSWERING = "sidebar_answering"    # the model this script run's page answers with, named by its banner
+
+
 def model_banner_ui(entry: SessionModel) -> None:
-    """The top of every page that uses a model: which one answers, and where to change it."""
+    """The top of every page that uses a model: which one answers, and where to change it. The
+    sidebar then names the same model (a fresh link's Predict answers with the best reader)."""
+    st.session_state[ANSWERING] = entry
     st.info(t("banner.model", label=model_label(entry)), icon=":material/neurology:")
 
 
+def sidebar_place():
+    """The sidebar's place, made before the page runs: it is filled after it (sidebar_ui)."""
+    st.session_state.pop(ANSWERING, None)      # the page about to run names its own, if any
+    return st.sidebar.container()
+
+
 def sidebar_ui(place) -> None:
-    """Drawn into `place` (a container in the sidebar) after the page has run."""
+    """Drawn into `place` after the page has run: the model is the one that answered on this page
+    (its banner said which), else the session's active model."""
     studio = session_studio()
     with place:
         language_ui()
         st.markdown("##### " + t("sidebar.model"))
-        entry = studio.active()
+        entry = st.session_state.get(ANSWERING) or studio.active()
         if entry is None:
             st.warning(t("sidebar.no_model"))
         else:
