@@ -158,3 +158,14 @@ def test_both_readers_together_are_no_worse_than_the_image_reader_on_the_choose_
 
     floor = errors(image_p, choose_threshold(image_p, labels))
     assert errors(both, pen_reader.withhold_below) <= floor
+
+
+def test_what_the_canvas_returns_for_strokes_reads_back_as_those_strokes():
+    from mnist_core.drawings.canvas import returned
+    strokes = [np.array([[40.0, 30], [60, 90], [100, 120], [150, 125]]), np.array([[200.0, 40], [200, 250]])]
+    rgba, value = returned(strokes, 18)
+    assert rgba.shape == (CANVAS, CANVAS, 4) and rgba[..., 3].max() == 255
+    back = pen.fabric_strokes(json.loads(json.dumps(value, default=float)))   # through JSON, as sent
+    assert len(back) == 2
+    for stroke, read in zip(strokes, back):
+        assert read[0] == pytest.approx(stroke[0]) and read[-1] == pytest.approx(stroke[-1])
