@@ -22,38 +22,43 @@ class CanvasDataError(ValueError):
     """The canvas' json_data is not what the canvas sends."""
 
 
-def _quadratic(start, control, end, steps=CURVE_STEPS) -> np.ndarray:
-    t = np.linspace(0, 1, steps + 1)[1:, None]
-    return (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t ** 2 * end
-
-
 def _path_points(path, extremes: list | None = None) -> np.ndarray:
-    """One fabric path (a list of [command, numbers...]) -> (n, 2) points in the path's own units.
-    `extremes` gets each curve's extreme points too (fabric's bounding box is the curves')."""
-    points, here = [], None
+    """One fabric path (a list of [command, numbers...]) -> (n, 2) points in the path's own units:
+    each `Q` curve sampled at CURVE_STEPS points, each `M` or `L` one point. `extremes` gets each
+    curve's extreme points too (fabric's bounding box is the curves'). One NumPy pass per path: the
+    page reads every drawing's paths."""
+    rows, curve = [], []
     for command in path:
-        if not isinstance(command, (list, tuple)) or not command or command[0] not in ("M", "Q", "L"):
+        if not isinstance(command, (list, tuple)) or not command or command[0] not in ("M", "Q", "L") \
+                or len(command) != (5 if command[0] == "Q" else 3):
             raise CanvasDataError(f"unexpected path command {str(command)[:40]}")
-        try:
-            numbers = np.asarray(command[1:], dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise CanvasDataError(f"bad numbers in {str(command)[:40]}") from exc
-        if numbers.shape != ((4,) if command[0] == "Q" else (2,)) or not np.isfinite(numbers).all():
-            raise CanvasDataError(f"bad numbers in {str(command)[:40]}")
-        if command[0] == "Q" and here is not None:
-            points.extend(_quadratic(here, numbers[:2], numbers[2:]))
-            if extremes is not None:
-                bend = here - 2 * numbers[:2] + numbers[2:]
-                t = np.divide(here - numbers[:2], bend, out=np.full(2, -1.0), where=np.abs(bend) > 1e-12)
-                for axis in (0, 1):
-                    if 0 < t[axis] < 1:
-                        u = t[axis]
-                        extremes.append((1 - u) ** 2 * here + 2 * (1 - u) * u * numbers[:2] + u ** 2 * numbers[2:])
-            here = numbers[2:]
-        else:
-            here = numbers[-2:]
-            points.append(here)
-    return np.array(points, dtype=np.float64).reshape(-1, 2)
+        rows.append(command[1:] if command[0] == "Q" else command[1:] * 2)    # (control, end)
+        curve.append(command[0] == "Q")
+    try:
+        values = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    except (TypeError, ValueError) as exc:
+        raise CanvasDataError("bad numbers in a path") from exc
+    if not np.isfinite(values).all():
+        raise CanvasDataError("bad numbers in a path")
+    control, end = values[:, :2], values[:, 2:]
+    start = np.concatenate([end[:1], end[:-1]])                 # each command starts where the last ended
+    curve = np.array(curve)
+    curve[:1] = False                                           # a path's first command is a point
+    t = np.linspace(0, 1, CURVE_STEPS + 1)[1:, None]
+    points = ((1 - t) ** 2 * start[:, None] + 2 * (1 - t) * t * control[:, None] + t ** 2 * end[:, None])
+    keep = np.zeros(points.shape[:2], bool)
+    keep[curve] = True
+    keep[:, -1] = True                                          # t = 1: the end of every command
+    if extremes is not None and curve.any():
+        s, c, e = start[curve], control[curve], end[curve]
+        bend = s - 2 * c + e
+        u = np.divide(s - c, bend, out=np.full(bend.shape, -1.0), where=np.abs(bend) > 1e-12)
+        inside = (u > 0) & (u < 1)
+        for axis in (0, 1):
+            w = u[inside[:, axis], axis][:, None]
+            extremes.extend((1 - w) ** 2 * s[inside[:, axis]] + 2 * (1 - w) * w * c[inside[:, axis]]
+                            + w ** 2 * e[inside[:, axis]])
+    return points[keep]
 
 
 def fabric_strokes(json_data) -> list[np.ndarray]:
