@@ -13,7 +13,7 @@ from studio import state
 from studio.ui import style
 from studio.server import warmup
 from studio.ui.i18n import choose_language, t
-from studio.ui.pages import CLASS, OVERVIEW, STEPS
+from studio.ui.pages import CLASS, MODEL_PAGES, OVERVIEW, STEPS
 from studio.predict.reading import note_link_choice
 from studio.server.runtime import keep_keras_state_across_reruns, limit_heap_arenas
 from studio.ui.sidebar import notices_ui, sidebar_ui
@@ -41,6 +41,8 @@ def main():
     choose_language()
     note_link_choice()      # before the app writes its own ?model= into the address
     page = st.navigation(pages())
+    if page.url_path in MODEL_PAGES:
+        warmup.import_keras()  # one thread imports TensorFlow; this page waits for it, never races it
     studio = state.studio()
     studio.settle()           # runs finished since the last page, applied before any page takes a model
     restoring.session_ui(page)     # this browser's kept runs come back before a link chooses among them

@@ -10,13 +10,11 @@ from mnist_core.runstore import StoreError
 
 from studio import state
 from studio.ui.i18n import t
-from studio.ui.pages import CLASS, OVERVIEW, STEPS
+from studio.ui.pages import MODEL_PAGES
 
 from .identity import learner_id
 from .opening import get_store, reason
 
-# Pages that use models: only they read runs back (and so import TensorFlow).
-MODEL_PAGES = {page.name for page in (OVERVIEW, *STEPS, CLASS) if page.models}
 _log = get_logger(__name__)
 
 
