@@ -45,7 +45,7 @@ def used_keys() -> set[str]:
     keys |= {f"arch.{a}.{part}" for a in presets.ARCHITECTURES for part in ("title", "short", "description")}
     keys |= {f"hparam.{p}{suffix}" for a in presets.ARCHITECTURES.values() for p in a.params
              for suffix in ("", ".help")}
-    keys |= {f"model_file.{code}" for code in raised_codes("ModelFileError", "CostError")}
+    keys |= {f"model_file.{code}" for code in raised_codes("ModelFileError", "CostError", "SettingError", "WeightsError")}
     keys |= {f"model_file.{code}" for code in [*cost.BUDGETS, predict.OutOfTime.code]}
     keys |= {f"image_file.{code}" for code in raised_codes("ImageFileError")}
     keys |= {f"reading.{code}" for code in predict.PROBLEM_CODES}
