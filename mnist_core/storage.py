@@ -153,6 +153,20 @@ def _load(path: Path) -> tuple:
     return model, metadata, model_cost
 
 
+def check_readable(payload: bytes) -> cost.ModelCost:
+    """Refuse (ModelFileError) a model file that load_model_bytes would refuse for what it names,
+    sets or costs: the store checks a run with this before keeping it, without building it."""
+    if len(payload) > MAX_MODEL_BYTES:
+        raise ModelFileError("too_big", mib=len(payload) / 2**20, limit=MAX_MODEL_BYTES // 2**20)
+    import io
+    try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            config = json.loads(_read_entry(archive, CONFIG_ENTRY))
+    except (KeyError, zipfile.BadZipFile, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError("corrupt_config") from exc
+    return checked_cost(config)
+
+
 def checked_cost(config: dict) -> cost.ModelCost:
     """The cost of the network `config` describes, refused (ModelFileError) when it names or sets
     anything the allow-lists do not admit, is over the budget in mnist_core.modelfile.cost or is

@@ -55,6 +55,7 @@ def used_keys() -> set[str]:
     keys |= {f"store.error.{code}" for code in runstore.MESSAGES}
     keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
     keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # opening.reason()
+    keys |= {"store.down.opening", "store.busy"}       # opening.problem_key(), the writer's full queue
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
     from mnist_core.runs import jobs, runspec

@@ -353,3 +353,14 @@ def test_saving_for_a_learner_forgotten_meanwhile_is_a_store_error(store):
     with pytest.raises(StoreError) as refused:
         store.save_run(learner, record())
     assert refused.value.code == "no_such_run"
+
+
+def test_a_diverged_run_is_kept_on_both_back_ends(store):
+    """A NaN loss: SQLite took it, PostgreSQL's JSON refused it and the page said the database
+    "did not answer" (#25). Kept as null on both."""
+    learner = store.learner(new_secret())
+    diverged = record(1)
+    diverged.record["metadata"]["history"]["loss"] = [0.5, float("nan"), float("inf")]
+    store.save_run(learner, diverged)
+    [kept] = store.runs(learner)
+    assert kept.record["metadata"]["history"]["loss"] == [0.5, None, None]

@@ -31,7 +31,7 @@ PUBLISH_WINDOW_SECONDS = 600
 PUBLISH_PER_LEARNER = 5                 # publications per learner per window
 PUBLISH_PER_CLASS = 60                  # publications into one class per window
 CLASSES_PER_LEARNER_PER_DAY = 5
-JANITOR_EVERY_SECONDS = 3600
+SWEEP_EVERY_SECONDS = 3600            # the store janitor removes what retention has expired
 
 _SPACES = re.compile(r"\s+")
 

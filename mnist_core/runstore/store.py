@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
@@ -222,7 +223,8 @@ class RunStore:
     # --- Runs ----------------------------------------------------------------------------------
 
     def save_run(self, learner_id: int, run: RunRecord) -> tuple[int, int]:
-        """Keep a finished run -> (its id, how many older runs were dropped to stay in bounds)."""
+        """Keep a finished run -> (its id, how many older runs were dropped to stay in bounds).
+        A loss that diverged (NaN, inf) is kept as null: PostgreSQL's JSON has no NaN."""
         if len(run.model) > bounds.MAX_STORED_MODEL_BYTES:
             raise StoreError("model_too_big", mib=len(run.model) / 2**20,
                              limit=bounds.MAX_STORED_MODEL_BYTES // 2**20)
@@ -232,7 +234,7 @@ class RunStore:
             run_id = connection.execute(runs.insert().values(
                 learner_id=learner_id, number=run.number, name=run.name[:120], arch=run.arch,
                 parameters=run.parameters, test_accuracy=run.test_accuracy,
-                train_seconds=run.train_seconds, created_at=now, record=run.record,
+                train_seconds=run.train_seconds, created_at=now, record=_finite(run.record),
                 model_size=len(run.model), model=run.model).returning(runs.c.id)).scalar_one()
             beyond = connection.execute(sa.select(runs.c.id).where(runs.c.learner_id == learner_id)
                                         .order_by(runs.c.created_at.desc(), runs.c.id.desc())
@@ -393,6 +395,17 @@ class RunStore:
 
 _SUMMARY = (runs.c.id, runs.c.number, runs.c.name, runs.c.arch, runs.c.parameters,
             runs.c.test_accuracy, runs.c.train_seconds, runs.c.record, runs.c.created_at)
+
+
+def _finite(value):
+    """`value` with every NaN or infinity made None (JSON as PostgreSQL and the standard take it)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _record(row) -> RunRecord:

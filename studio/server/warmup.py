@@ -41,6 +41,8 @@ def start_once(at_launch: bool = False) -> None:
     if not at_launch and (not Runtime.exists() or config.get_option("global.appTest")):
         return
     _started.set()
+    from studio.store import opening
+    opening.open_at_launch()      # off the page threads: a visitor never waits for its connect timeout
     threading.Thread(target=_warm, name="mnist-warm-up", daemon=True).start()
 
 

@@ -15,6 +15,7 @@ from studio.ui.pages import MODEL_PAGES
 from .identity import learner_id
 from .opening import get_store, reason
 
+OPENING_WAIT_SECONDS = 10     # a visitor who arrives while the store opens waits this long for it
 _log = get_logger(__name__)
 
 
@@ -27,10 +28,10 @@ def session_ui(page) -> None:
 def _restore_once(studio: state.Studio) -> None:
     if st.session_state.get("keep_restored") is studio:
         return
-    st.session_state["keep_restored"] = studio
-    store = get_store()
+    store = get_store(wait=OPENING_WAIT_SECONDS)
     if store is None:
-        return
+        return              # tried again on the next page the session opens
+    st.session_state["keep_restored"] = studio
     try:
         learner = learner_id(create=False)
         kept = store.runs(learner)[:state.MAX_MODELS] if learner is not None else []
