@@ -8,10 +8,13 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio.store import note, restoring
-from studio import state
-from studio.ui import style
 from studio.server import warmup
+
+warmup.settings_or_stop()   # before the store's modules read them: a bad setting stops the server
+
+from studio.store import note, restoring  # noqa: E402
+from studio import state  # noqa: E402
+from studio.ui import style  # noqa: E402
 from studio.ui.i18n import choose_language, t
 from studio.ui.pages import CLASS, MODEL_PAGES, OVERVIEW, STEPS
 from studio.predict.reading import note_link_choice

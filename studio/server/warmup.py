@@ -31,6 +31,21 @@ def import_keras() -> None:
         import tensorflow  # noqa: F401
 
 
+def settings_or_stop(at_launch: bool = False) -> None:
+    """Stop the server, naming the setting, when the environment sets one out of range (a
+    retention of 0 days would make the first sweep delete every saved run)."""
+    try:
+        from mnist_core.runstore import bounds  # noqa: F401   (reads and checks the settings)
+    except ValueError as exc:
+        message = f"MNIST Studio cannot start: {exc}"
+        _log.error(message)
+        if at_launch:
+            raise SystemExit(message) from None
+        import signal
+        os.kill(os.getpid(), signal.SIGTERM)      # `streamlit run`: the server shuts down
+        raise SystemExit(message) from None
+
+
 def start_once(at_launch: bool = False) -> None:
     """Start the warm-up thread, once per server process: at launch (studio/serve.py), or else at
     the first visit to a server started with plain `streamlit run` (never in AppTest)."""
