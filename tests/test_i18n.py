@@ -51,8 +51,7 @@ def used_keys() -> set[str]:
     keys |= {f"reading.{code}" for code in predict.PROBLEM_CODES}
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
              for kind in ("bundled", "run", "upload", "tuned", "kept", "published")}
-    from mnist_core.runstore import store as runstore
-    keys |= {f"store.error.{code}" for code in runstore.MESSAGES}
+    keys |= {f"store.error.{code}" for code in raised_codes("StoreError")}
     keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
     keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # opening.reason()
     keys |= {"store.down.opening", "store.busy"}       # opening.problem_key(), the writer's full queue

@@ -147,7 +147,7 @@ def test_a_class_board_publish_hide_and_close(store, url, clock):
     first = store.publish(learner, run_a, code, "Ann")
     clock.now += 1
     second = store.publish(learner, run_b, code, "Ann again")
-    with pytest.raises(StoreError, match="already on the class"):
+    with pytest.raises(StoreError, match="^already_published"):
         store.publish(learner, run_a, code, "Ann")
     with pytest.raises(StoreError) as refused:       # only your own runs
         store.publish(teacher, run_a, code, "Not mine")

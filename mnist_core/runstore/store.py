@@ -29,29 +29,14 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")    # secrets, class codes, teacher keys (url-safe)
 _MIGRATION_LOCK = 0x4D4E4953                     # PostgreSQL advisory lock: one migrator at a time
 
-MESSAGES = {
-    "unavailable": "The run store is unavailable ({detail}).",
-    "empty_name": "The name is empty.",
-    "name_too_long": "The name is longer than {limit} characters.",
-    "model_too_big": "The model file is {mib:.1f} MiB; the store keeps models up to {limit} MiB.",
-    "learner_rate_limited": "You published {limit} runs in the last {minutes} minutes; try again later.",
-    "class_rate_limited": "This class received {limit} runs in the last {minutes} minutes; try again later.",
-    "too_many_classes": "You created {limit} classes today; try again tomorrow.",
-    "no_such_class": "There is no class with this code.",
-    "class_closed": "This class is closed: its board takes no more runs.",
-    "class_full": "This class's board is full ({limit} runs).",
-    "wrong_key": "That is not this class's teacher key.",
-    "no_such_run": "There is no such run.",
-    "already_published": "This run is already on the class's board.",
-}
-
-
 class StoreError(Exception):
-    """`code` says what went wrong, `values` fill the message (studio translates the code)."""
+    """`code` says what went wrong, `values` fill the message; the words for each code are in the
+    app's catalogue (studio/ui/locales/*.json, keys `store.error.<code>`). str() is the code and
+    values, for logs."""
 
     def __init__(self, code: str, **values):
         self.code, self.values = code, values
-        super().__init__(MESSAGES[code].format(**values))
+        super().__init__(f"{code} {values}" if values else code)
 
 
 def digest(token: str) -> str:
