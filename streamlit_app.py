@@ -13,13 +13,13 @@ from studio.server import warmup
 warmup.settings_or_stop()   # before the store's modules read them: a bad setting stops the server
 
 from studio.store import note, restoring  # noqa: E402
-from studio import state  # noqa: E402
+from studio.session.models import choose_model_from_url, session_studio  # noqa: E402
 from studio.ui import style  # noqa: E402
 from studio.ui.i18n import choose_language, t
 from studio.ui.pages import CLASS, MODEL_PAGES, OVERVIEW, STEPS
 from studio.predict.reading import note_link_choice
 from studio.server.runtime import keep_keras_state_across_reruns, limit_heap_arenas
-from studio.ui.sidebar import notices_ui, sidebar_ui
+from studio.ui.sidebar import notices_ui, sidebar_place, sidebar_ui
 
 limit_heap_arenas()     # before TensorFlow starts its threads: freed memory goes back (see runtime)
 keep_keras_state_across_reruns()
@@ -46,12 +46,12 @@ def main():
     page = st.navigation(pages())
     if page.url_path in MODEL_PAGES:
         warmup.import_keras()  # one thread imports TensorFlow; this page waits for it, never races it
-    studio = state.studio()
+    studio = session_studio()
     studio.settle()           # runs finished since the last page, applied before any page takes a model
     restoring.session_ui(page)     # this browser's kept runs come back before a link chooses among them
-    state.choose_model_from_url(studio)
+    choose_model_from_url(studio)
     st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON)
-    sidebar = st.sidebar.container()
+    sidebar = sidebar_place()
     notices_ui()
     try:
         page.run()

@@ -94,7 +94,7 @@ def hide_ui(store, code: str, key: str, entries) -> None:
 
 def live_ui(store, code: str) -> None:
     """The board and what acts on its entries, redrawn every REFRESH_SECONDS: runs appear live."""
-    entries = board.live_ui(code)
+    entries = board.entries_ui(code)
     if entries:
         open_ui(code, entries)
         key = st.session_state.get(KEYS, {}).get(code)

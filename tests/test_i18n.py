@@ -10,7 +10,7 @@ from mnist_core.modelfile import cost
 from mnist_core import predict
 from mnist_core.networks import presets
 from studio.train import runs
-from studio import state
+from studio.session.bundled import BUNDLED
 
 from .conftest import ROOT
 from .test_app import open_page
@@ -70,7 +70,7 @@ def used_keys() -> set[str]:
     keys |= {f"figure.{prefix}series" for prefix in ("", "val_")} | {"figure.loss", "figure.accuracy"}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     keys |= {f"explore.pixels.{view}" for view in ("heatmap", "table")}
-    keys |= {f"bundled.{key}" for key in state.BUNDLED}
+    keys |= {f"bundled.{key}" for key in BUNDLED}
     from studio.ui import charts
     keys |= {f"chart.{field}" for field in charts.FIELDS}
     keys |= {f"train.device.{kind}" for kind in ("cpu", "gpu")}

@@ -16,7 +16,7 @@ from mnist_core.runstore import StoreError
 
 from studio.ui import charts
 from .opening import error_text, get_store, problem
-from studio import state
+from studio.session.models import SessionModel, session_studio
 from studio.ui.i18n import t
 
 REFRESH_SECONDS = 5          # the board redraws itself this often: runs appear while you watch
@@ -85,8 +85,9 @@ def confusions_ui(entries) -> None:
                               count=f"{int(total[true_digit, predicted]):,}"))
 
 
-def live_ui(code: str) -> list:
-    """The board itself (the page redraws it every REFRESH_SECONDS) -> its entries."""
+def entries_ui(code: str) -> list:
+    """The board's entries as a table and charts (the page redraws them every REFRESH_SECONDS)
+    -> the entries."""
     store = get_store()
     if store is None:
         st.warning(t("store.unavailable", detail=problem() or ""))
@@ -109,13 +110,17 @@ def live_ui(code: str) -> list:
 def open_entry(code: str, entry_id: int, page: str) -> None:
     """A published run as this session's read-only model, opened in Evaluate or Predict."""
     from mnist_core.storage import ModelFileError
+    store = get_store()
+    if store is None:           # the store went away since the board was drawn
+        st.error(t("store.unavailable", detail=problem() or ""))
+        return
     try:
         with st.spinner(t("model.loading")):
-            model, metadata = get_store().entry_model(code, entry_id)
-    except (StoreError, ModelFileError, AttributeError) as exc:
+            model, metadata = store.entry_model(code, entry_id)
+    except (StoreError, ModelFileError) as exc:
         st.error(error_text(exc) if isinstance(exc, StoreError) else t("store.error.no_such_run"))
         return
-    studio = state.studio()
-    studio.add(state.SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
-                                  metadata, model=model))
+    studio = session_studio()
+    studio.add(SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
+                            metadata, model=model))
     st.switch_page(f"app_pages/{page}.py")

@@ -8,7 +8,7 @@ from streamlit.logger import get_logger
 
 from mnist_core.runstore import StoreError
 
-from studio import state
+from studio.session.models import MAX_MODELS, SessionModel, Studio, session_studio
 from studio.ui.i18n import t
 from studio.ui.pages import MODEL_PAGES
 
@@ -22,10 +22,10 @@ _log = get_logger(__name__)
 def session_ui(page) -> None:
     """Before a page that uses models: bring back this browser's runs, once per session."""
     if page.url_path in MODEL_PAGES:
-        _restore_once(state.studio())
+        _restore_once(session_studio())
 
 
-def _restore_once(studio: state.Studio) -> None:
+def _restore_once(studio: Studio) -> None:
     if st.session_state.get("keep_restored") is studio:
         return
     store = get_store(wait=OPENING_WAIT_SECONDS)
@@ -34,7 +34,7 @@ def _restore_once(studio: state.Studio) -> None:
     st.session_state["keep_restored"] = studio
     try:
         learner = learner_id(create=False)
-        kept = store.runs(learner)[:state.MAX_MODELS] if learner is not None else []
+        kept = store.runs(learner)[:MAX_MODELS] if learner is not None else []
     except StoreError as exc:
         _log.warning("saved runs could not be read back: %s", exc)
         studio.notify("store.unavailable", detail=t(f"store.down.{reason(str(exc.values.get('detail', '')))}"))
@@ -42,6 +42,7 @@ def _restore_once(studio: state.Studio) -> None:
     if not kept:
         return
     from mnist_core.storage import ModelFileError
+    restored = 0
     with st.spinner(t("store.restoring", count=len(kept))):
         for run in reversed(kept):                 # oldest first: the newest ends up active
             try:
@@ -50,10 +51,11 @@ def _restore_once(studio: state.Studio) -> None:
                 _log.warning("a stored run could not be read back: %s", exc)
                 continue
             metadata = {**run.record.get("metadata", {}), **metadata}
-            studio.add(state.SessionModel(f"run-{run.number}", run.name, "kept", metadata, model=model))
-    while studio.next_number() <= max(run.number for run in kept):   # new runs continue the count
-        pass
+            studio.add(SessionModel(f"run-{run.number}", run.name, "kept", metadata, model=model))
+            restored += 1
+    studio.continue_numbers_after(max(run.number for run in kept))
     wanted = st.query_params.get("model")          # a link to one of these runs, after a reload
     if wanted in studio.models:
         studio.active_key = wanted
-    studio.notify("store.restored", count=len(kept))
+    if restored:
+        studio.notify("store.restored", count=restored)      # the runs that came back, not those asked for

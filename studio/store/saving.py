@@ -22,7 +22,7 @@ from streamlit.logger import get_logger
 from mnist_core import runstore
 from mnist_core.runstore import StoreError, bounds
 
-from studio import state
+from studio.session.models import Studio
 from studio.ui.i18n import catalogue, language
 
 from . import opening
@@ -35,7 +35,7 @@ _log = get_logger(__name__)
 
 @dataclass
 class _Save:
-    studio: state.Studio
+    studio: Studio
     number: int
     key: str
     name: str
@@ -131,7 +131,7 @@ def _translate(job: _Save, key: str, **values) -> str:
 WRITER = Writer()
 
 
-def saving(studio: state.Studio, number: int, key: str, name: str, hand_over):
+def saving(studio: Studio, number: int, key: str, name: str, hand_over):
     """Wrap a run's on_done: hand the run to the session, then queue it for the writer."""
     job = dict(studio=studio, number=number, key=key, name=name, secret=secret(), language=language())
 

@@ -14,7 +14,8 @@ from mnist_core.runs.runspec import SettingsError
 
 from studio.ui import charts, figures
 from studio.store.saving import saving
-from studio import state
+from studio.session.dataset import get_data, require_data
+from studio.session.models import session_studio
 from .growth import GROWTH_POINTS, growth_ui
 from .measured import milestones_text
 from studio.ui.i18n import ordinal, t
@@ -46,11 +47,11 @@ def keras_log_ui(snapshot) -> None:
 
 
 def start_run(spec: jobs.RunSpec) -> None:
-    studio = state.studio()
+    studio = session_studio()
     if studio.running():
         st.warning(t("train.already_running"))
         return
-    data = state.require_data()
+    data = require_data()
     number = studio.next_number()
     key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
     try:
@@ -126,14 +127,14 @@ def progress_ui(key: str, job) -> None:
         job.stop()
         st.toast(t("train.stopping"))
     run_charts(snapshot, key)
-    growth_ui(snapshot, state.get_data().y_test)
+    growth_ui(snapshot, get_data().y_test)
     keras_log_ui(snapshot)
     if snapshot.state in jobs.DONE_STATES:
         st.rerun()   # the whole page: the run joins the finished runs
 
 
 def live_ui() -> None:
-    studio = state.studio()
+    studio = session_studio()
     key = st.session_state.get(WATCHED, "")
     job = studio.job(key)
     if job is None:
@@ -164,7 +165,7 @@ def live_ui() -> None:
         from .downloads import download_figure_ui
         download_figure_ui(lambda: figures.training_curves(entry.metadata["history"], job.name),
                            f"training-{key}")
-    growth_ui(snapshot, state.get_data().y_test)
+    growth_ui(snapshot, get_data().y_test)
     keras_log_ui(snapshot)
 
 
