@@ -101,7 +101,7 @@ def test_forget_me_while_a_run_trains_does_not_bring_the_learner_back(store, mon
     secret = new_secret()
     learner = store.learner(secret)
     store.forget(learner)                              # Forget me, pressed while the run trained
-    monkeypatch.setattr(identity, "_forgotten", {identity.digest(secret)})
+    monkeypatch.setattr(identity, "_forgotten", {identity.token_hash(secret)})
     studio = Studio()
     saving.Writer(get_store=lambda: store).write(job(studio, secret))
     assert store.learner(secret, create=False) is None

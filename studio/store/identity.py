@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_core import runstore
-from mnist_core.runstore import StoreError, bounds, digest
+from mnist_core.runstore import StoreError, bounds, token_hash
 
 from .opening import error_text, get_store
 
@@ -34,7 +34,7 @@ _forgotten: set[str] = set()      # digests of secrets whose learner pressed For
 def was_forgotten(browser_secret: str) -> bool:
     """True once Forget me was pressed for this secret: a run still training must not bring the
     learner back (the store would keep it under a secret the browser no longer has)."""
-    return digest(browser_secret) in _forgotten
+    return token_hash(browser_secret) in _forgotten
 
 
 def secret() -> str:
@@ -69,7 +69,7 @@ def learner_id(*, create: bool) -> int | None:
 def forget() -> None:
     """Delete this browser's runs from the store and give it a new secret (a new learner)."""
     store = get_store()
-    _forgotten.add(digest(secret()))
+    _forgotten.add(token_hash(secret()))
     try:
         learner = learner_id(create=False) if store is not None else None
         count = store.forget(learner) if learner is not None else 0
