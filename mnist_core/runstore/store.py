@@ -221,11 +221,13 @@ class RunStore:
                 parameters=run.parameters, test_accuracy=run.test_accuracy,
                 train_seconds=run.train_seconds, created_at=now, record=_finite(run.record),
                 model_size=len(run.model), model=run.model).returning(runs.c.id)).scalar_one()
-            beyond = connection.execute(sa.select(runs.c.id).where(runs.c.learner_id == learner_id)
+            # A run on a class board is not pruned: it leaves with the retention period, never
+            # silently from a board because its learner trained more (publishing is rate-limited).
+            published = sa.select(entries.c.run_id).where(entries.c.run_id == runs.c.id).exists()
+            beyond = connection.execute(sa.select(runs.c.id).where(runs.c.learner_id == learner_id, ~published)
                                         .order_by(runs.c.created_at.desc(), runs.c.id.desc())
                                         .offset(bounds.MAX_RUNS_PER_LEARNER)).scalars().all()
             if beyond:
-                connection.execute(entries.delete().where(entries.c.run_id.in_(beyond)))
                 connection.execute(runs.delete().where(runs.c.id.in_(beyond)))
             return run_id, len(beyond)
         return self._run(work)
@@ -345,8 +347,9 @@ class RunStore:
     # --- Upkeep --------------------------------------------------------------------------------
 
     def sweep(self, now: float | None = None) -> dict:
-        """The janitor: remove runs (and their entries) and classes older than the retention
-        period, and learners with nothing left who were not seen in it -> rows removed."""
+        """The janitor: remove runs (and their entries) older than the retention period, classes
+        not used in it (created and published to before the cutoff), and learners with nothing
+        left who were not seen in it -> rows removed."""
         cutoff = int(self.clock() if now is None else now) - int(bounds.RETENTION_DAYS * bounds.DAY)
 
         def work(connection):
@@ -354,11 +357,13 @@ class RunStore:
             removed = {"entries": connection.execute(entries.delete().where(
                 entries.c.run_id.in_(old_runs))).rowcount}
             removed["runs"] = connection.execute(runs.delete().where(runs.c.created_at < cutoff)).rowcount
-            old_classes = sa.select(classes.c.id).where(classes.c.created_at < cutoff)
+            recent = sa.select(entries.c.id).where(entries.c.class_id == classes.c.id,
+                                                   entries.c.published_at >= cutoff).exists()
+            old_classes = sa.select(classes.c.id).where(classes.c.created_at < cutoff, ~recent)
             removed["entries"] += connection.execute(entries.delete().where(
                 entries.c.class_id.in_(old_classes))).rowcount
             removed["classes"] = connection.execute(classes.delete().where(
-                classes.c.created_at < cutoff)).rowcount
+                classes.c.id.in_(old_classes))).rowcount
             has_runs = sa.select(runs.c.id).where(runs.c.learner_id == learners.c.id).exists()
             removed["learners"] = connection.execute(learners.delete().where(
                 learners.c.seen_at < cutoff, ~has_runs)).rowcount
