@@ -114,3 +114,4 @@ def test_a_run_the_store_could_not_read_back_is_not_kept_and_says_why(store):
     assert store.counts()["runs"] == 0
     [(key, values)] = studio.notices
     assert key == "store.not_saved" and "2,000,000" in values["detail"] and "参数" in values["detail"]
+
