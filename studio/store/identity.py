@@ -19,9 +19,16 @@ from .opening import error_text, get_store
 COOKIE = "mnist_studio_learner"
 _COOKIE_JS = """
 export default function (component) {
-  const { data } = component;
+  const { data, setStateValue } = component;
   if (!data || !data.name) return;
   const secure = location.protocol === "https:" ? "; Secure" : "";
+  const held = (document.cookie.split("; ").find(c => c.startsWith(data.name + "=")) || "")
+    .slice(data.name.length + 1);
+  // Two tabs of a first visit each made a secret: the second adopts the one the first wrote.
+  if (data.fresh && held && held !== data.value && /^[A-Za-z0-9_-]{16,64}$/.test(held)) {
+    setStateValue("held", held);
+    return;
+  }
   document.cookie = data.value
     ? `${data.name}=${data.value}; Max-Age=${data.max_age}; Path=/; SameSite=Strict${secure}`
     : `${data.name}=; Max-Age=0; Path=/; SameSite=Strict${secure}`;
@@ -42,14 +49,26 @@ def secret() -> str:
     value = st.session_state.get("keep_secret")
     if value is None:
         value = st.context.cookies.get(COOKIE)
-        st.session_state["keep_secret"] = value = value if runstore.is_token(value) else runstore.new_secret()
+        fresh = not runstore.is_token(value)
+        st.session_state["keep_secret"] = value = runstore.new_secret() if fresh else value
+        st.session_state["keep_fresh"] = fresh       # made here: another tab's cookie may win
     return value
 
 
 def write_cookie() -> None:
-    """Write this browser's cookie, its lifetime renewed each visit."""
-    _cookie_writer(key="keep_cookie", data={"name": COOKIE, "value": secret(),
-                                            "max_age": int(bounds.RETENTION_DAYS * bounds.DAY)})
+    """Write this browser's cookie, its lifetime renewed each visit. A secret this session made
+    (no cookie came with its request) gives way to one another tab wrote meanwhile: the browser
+    stays one learner, not one per tab of its first visit."""
+    fresh = bool(st.session_state.get("keep_fresh"))
+    result = _cookie_writer(key="keep_cookie", on_held_change=lambda: None,
+                            data={"name": COOKIE, "value": secret(), "fresh": fresh,
+                                  "max_age": int(bounds.RETENTION_DAYS * bounds.DAY)})
+    held = getattr(result, "held", None)
+    if fresh and runstore.is_token(held) and held != secret():
+        st.session_state.update(keep_secret=held, keep_fresh=False)
+        for key in ("keep_learner", "keep_restored"):      # the adopted learner's runs come back
+            st.session_state.pop(key, None)
+        st.rerun()
 
 
 def learner_id(*, create: bool) -> int | None:
@@ -76,7 +95,7 @@ def forget() -> None:
     except StoreError as exc:
         st.error(error_text(exc))
         return
-    st.session_state["keep_secret"] = runstore.new_secret()
+    st.session_state.update(keep_secret=runstore.new_secret(), keep_fresh=False)   # written over the old
     st.session_state.pop("keep_learner", None)
     st.session_state["keep_forgotten"] = count
     st.rerun()
