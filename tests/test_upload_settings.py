@@ -17,6 +17,7 @@ from mnist_core import storage
 from mnist_core.modelfile import allow
 
 from .conftest import ROOT
+from .test_runstore import _zip
 from .test_i18n import CATALOGUES
 
 GROWTH_LIMIT_MIB = 50
@@ -27,20 +28,12 @@ def _tutorial() -> dict:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def _file(entries: dict) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _with_config(change) -> bytes:
     entries = _tutorial()
     config = json.loads(entries["config.json"])
     change(config["config"]["layers"])
     entries["config.json"] = json.dumps(config)
-    return _file(entries)
+    return _zip(entries)
 
 
 def lora_rank() -> bytes:      # Keras builds a 104.8 M-parameter model from this (+1,267 MiB)
@@ -69,7 +62,7 @@ def oversized_dataset() -> bytes:
         new.create_dataset("layers/dense/vars/0", shape=(784, 2_000_000), dtype="f4", chunks=(784, 1024),
                            compression="gzip")
     entries["model.weights.h5"] = target.getvalue()
-    return _file(entries)
+    return _zip(entries)
 
 
 HOSTILE = {"lora_rank": (lora_rank, "bad_setting", "lora_rank"),
