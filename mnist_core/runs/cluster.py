@@ -189,6 +189,9 @@ class RayTrainingJob(TrainingJob):
 
 
 def make_job(spec, data, **kwargs) -> TrainingJob:
-    """A job on the Ray cluster when RAY_ADDRESS is set, else a thread in this process."""
-    return RayTrainingJob(spec, data, **kwargs) if enabled() else TrainingJob(spec, data, **kwargs)
+    """A job on the Ray cluster when RAY_ADDRESS is set, else in a niced worker process here."""
+    if enabled():
+        return RayTrainingJob(spec, data, **kwargs)
+    from .worker import ProcessTrainingJob
+    return ProcessTrainingJob(spec, data, **kwargs)
 
