@@ -189,9 +189,12 @@ class RayTrainingJob(TrainingJob):
 
 
 def make_job(spec, data, **kwargs) -> TrainingJob:
-    """A job on the Ray cluster when RAY_ADDRESS is set, else in a niced worker process here."""
+    """A job on the Ray cluster when RAY_ADDRESS is set, else in a niced worker process here
+    (MNIST_STUDIO_WORKERS=0: on a thread of this process, where processes can't be started)."""
     if enabled():
         return RayTrainingJob(spec, data, **kwargs)
+    if os.environ.get("MNIST_STUDIO_WORKERS") == "0":
+        return TrainingJob(spec, data, **kwargs)
     from .worker import ProcessTrainingJob
     return ProcessTrainingJob(spec, data, **kwargs)
 

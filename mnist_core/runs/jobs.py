@@ -28,9 +28,10 @@ from .runspec import RunSpec  # noqa: F401  (re-exported: the pages build RunSpe
 QUEUED, RUNNING, FINISHED, STOPPED, FAILED = "queued", "running", "finished", "stopped", "failed"
 DONE_STATES = (FINISHED, STOPPED, FAILED)
 MAX_TRAINING_SECONDS = float(os.environ.get("MNIST_STUDIO_MAX_TRAINING_SECONDS", 15 * 60))
-# Runs that may wait for a place on this server, beyond those training (a Ray cluster counts all
-# its runs in flight against it: mnist_core.runs.cluster).
-MAX_WAITING = int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 8))
+# Runs that may wait for a place on this server, beyond those training: a class (a waiting run is a
+# thread, no worker yet; each is told its place and when it should start). A Ray cluster counts all
+# its runs in flight against it: mnist_core.runs.cluster.
+MAX_WAITING = int(os.environ.get("MNIST_STUDIO_MAX_WAITING", 30))
 _log = logging.getLogger(__name__)
 
 

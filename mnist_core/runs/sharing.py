@@ -215,6 +215,10 @@ class SharedRun:
         return self.training.job
 
     @property
+    def spec(self):
+        return self.job.spec
+
+    @property
     def free_cpus(self):
         return getattr(self.job, "free_cpus", None)
 
