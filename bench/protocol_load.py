@@ -105,7 +105,9 @@ class Session:
                     answered = time.perf_counter() - sent
             elif kind == "script_finished" and incoming.script_finished in (
                     incoming.FINISHED_SUCCESSFULLY, incoming.FINISHED_WITH_COMPILE_ERROR,
-                    incoming.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
+                    incoming.FINISHED_FRAGMENT_RUN_SUCCESSFULLY, incoming.FINISHED_EARLY_FOR_RERUN):
+                # A fragment's st.rerun() ends it early: the browser then reruns the whole page.
+                self.rerun_asked = incoming.script_finished == incoming.FINISHED_EARLY_FOR_RERUN
                 return answered
 
     def fragment_of(self, kind: str, test=lambda e: True) -> str:
@@ -203,7 +205,7 @@ async def trainer(url: str, results: dict, seed: int):
 
 
 FINISHED = "finished after"      # train.done, with train.verb.finished
-SHARED = "are training this exact run with you"
+SHARED = "training this exact run with you"
 
 
 async def follow(session: Session, page: str, query: str, pressed: float, timeout: float) -> dict:
@@ -222,7 +224,8 @@ async def follow(session: Session, page: str, query: str, pressed: float, timeou
             return seen | {"failed": alerts[:200]}
         await asyncio.sleep(0.5)
         live = session.find("button", lambda b: b.label == "Stop") is not None
-        await session.run(page, query=query, fragment_id=fragment if live else "")
+        whole = not live or getattr(session, "rerun_asked", False)
+        await session.run(page, query=query, fragment_id="" if whole else fragment)
         fragment = session.fragment_of("button", lambda b: b.label == "Stop") or fragment
     return seen | {"timeout": True}
 
