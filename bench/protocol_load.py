@@ -14,7 +14,7 @@ bounded, the whole run under --max-seconds.
 
 `--class` (issue #26) makes the trainers a class: `tutorial` presses the tutorial's "Train it as the
 note does" (one identical run) within --spread seconds, `seeds` presses Train's "Start training" with
-a seed each; each follows its run as the browser does (the live view's fragment every 0.5 s) until
+a seed each; each follows its run as the browser does (the live view's fragment, at its run_every) until
 the page says it finished, and a learner told busy tries again when the estimate says. One run alone
 is timed first, on the same server, as the yardstick; the drawers draw until the class is done.
 """
@@ -68,6 +68,7 @@ class Session:
         self.url = url.replace("http://", "ws://") + "/_stcore/stream"
         self.elements: list = []
         self.fragments: dict[int, str] = {}     # id(element) -> the fragment that drew it
+        self.auto_rerun: dict[str, float] = {}  # fragment -> its run_every, as the server asked
 
     async def __aenter__(self):
         self.socket = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=2**26,
@@ -97,6 +98,8 @@ class Session:
             incoming = ForwardMsg()
             incoming.ParseFromString(raw)
             kind = incoming.WhichOneof("type")
+            if kind == "auto_rerun":        # a fragment's run_every: the browser reruns it at this pace
+                self.auto_rerun[incoming.auto_rerun.fragment_id] = incoming.auto_rerun.interval
             if kind == "delta" and incoming.delta.WhichOneof("type") == "new_element":
                 element = incoming.delta.new_element
                 self.elements.append(element)
@@ -209,8 +212,8 @@ SHARED = "training this exact run with you"
 
 
 async def follow(session: Session, page: str, query: str, pressed: float, timeout: float) -> dict:
-    """Follow a run as the browser does (its live view's fragment every 0.5 s) until the page says
-    it finished: what the learner saw."""
+    """Follow a run as the browser does (its live view's fragment at the pace the server set) until
+    the page says it finished: what the learner saw."""
     seen = {"shared": False, "queued": False, "estimate": False}
     fragment = session.fragment_of("button", lambda b: b.label == "Stop")
     while time.perf_counter() - pressed < timeout:
@@ -222,7 +225,7 @@ async def follow(session: Session, page: str, query: str, pressed: float, timeou
             return seen | {"seconds": time.perf_counter() - pressed}
         if "Training failed" in alerts or session.find("exception") is not None:
             return seen | {"failed": alerts[:200]}
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(session.auto_rerun.get(fragment, 0.5))
         live = session.find("button", lambda b: b.label == "Stop") is not None
         whole = not live or getattr(session, "rerun_asked", False)
         await session.run(page, query=query, fragment_id="" if whole else fragment)

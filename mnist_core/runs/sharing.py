@@ -151,6 +151,11 @@ class SharedRuns:
                                 now - next(iter(self._recent.values())).finished_at > self.recent_seconds):
             self._recent.popitem(last=False)
 
+    def watching(self) -> int:
+        """Learners watching a training in flight on this server (what their pages' polling costs)."""
+        with self._lock:
+            return sum(1 for training in self._live.values() for w in training.watchers if not w.left)
+
     def learners(self, training: Training) -> int:
         with self._lock:
             return sum(1 for watcher in training.watchers if not watcher.left)
