@@ -4,7 +4,10 @@ code watches the class's runs side by side and can open one in Evaluate or Predi
 import streamlit as st
 
 from mnist_core.runstore import StoreError, bounds, is_token
-from studio.store import board, keep
+from studio.store import board
+from studio.store.identity import learner_id
+from studio.store.opening import error_text, get_store, problem
+from studio.ui.markdown import plain
 from studio.ui.i18n import t
 
 KEYS = "board_keys"          # {class code: teacher key} this session holds
@@ -18,9 +21,9 @@ def start_ui(store) -> None:
         name = st.text_input(t("board.class_name"), max_chars=bounds.MAX_CLASS_NAME)
         if st.form_submit_button(t("board.create.button"), type="primary"):
             try:
-                code, key = store.create_class(keep.learner_id(create=True), name)
+                code, key = store.create_class(learner_id(create=True), name)
             except StoreError as exc:
-                st.error(keep.error_text(exc))
+                st.error(error_text(exc))
             else:
                 st.session_state.setdefault(KEYS, {})[code] = key
                 st.session_state["board_created"] = code
@@ -41,12 +44,14 @@ def created_ui(code: str) -> None:
     st.success(t("board.created"))
     st.markdown(t("board.share"))
     st.code(board.link(code), language=None)
-    st.markdown(t("board.teacher_key"))
-    st.code(st.session_state[KEYS][code], language=None)
+    # Folded away from the link: a projected page must not show the class the key that closes it.
+    with st.expander(t("board.teacher_key.reveal"), icon=":material/key:"):
+        st.markdown(t("board.teacher_key"))
+        st.code(st.session_state[KEYS][code], language=None)
 
 
 def publish_ui(store, code: str) -> None:
-    learner = keep.learner_id(create=False)
+    learner = learner_id(create=False)
     mine = store.runs(learner) if learner is not None else []
     if not mine:
         st.caption(t("board.publish.none"))
@@ -60,7 +65,7 @@ def publish_ui(store, code: str) -> None:
             try:
                 store.publish(learner, run_id, code, display)
             except StoreError as exc:
-                st.error(keep.error_text(exc))
+                st.error(error_text(exc))
             else:
                 st.toast(t("board.published"), icon=":material/check:")
 
@@ -84,14 +89,14 @@ def hide_ui(store, code: str, key: str, entries) -> None:
         try:
             store.hide(code, key, hidden)
         except StoreError as exc:       # the database went away, or the key is wrong: said, not raised
-            st.error(keep.error_text(exc))
+            st.error(error_text(exc))
             return
         st.rerun(scope="fragment")
 
 
 def live_ui(store, code: str) -> None:
     """The board and what acts on its entries, redrawn every REFRESH_SECONDS: runs appear live."""
-    entries = board.live_ui(code)
+    entries = board.entries_ui(code)
     if entries:
         open_ui(code, entries)
         key = st.session_state.get(KEYS, {}).get(code)
@@ -123,10 +128,10 @@ def board_ui(store, code: str) -> None:
     try:
         info = store.find_class(code)
     except StoreError as exc:
-        st.error(keep.error_text(exc))
+        st.error(error_text(exc))
         st.page_link("app_pages/class_board.py", label=t("board.back"), icon=":material/arrow_back:")
         return
-    st.subheader(keep.plain(info.name))
+    st.subheader(plain(info.name))
     created_ui(code)
     if info.closed:
         st.info(t("board.closed"), icon=":material/lock:")
@@ -139,9 +144,9 @@ def board_ui(store, code: str) -> None:
 def main():
     st.title(t("board.title"))
     st.caption(t("board.caption", days=f"{bounds.RETENTION_DAYS:g}"))
-    store = keep.get_store()
+    store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=keep.problem() or ""),
+        st.warning(t("store.unavailable", detail=problem() or ""),
                    icon=":material/cloud_off:")
         return
     code = st.query_params.get("code")
@@ -151,7 +156,7 @@ def main():
         else:
             start_ui(store)
     except StoreError as exc:          # the database went away between two steps
-        st.warning(keep.error_text(exc), icon=":material/cloud_off:")
+        st.warning(error_text(exc), icon=":material/cloud_off:")
 
 
 main()
