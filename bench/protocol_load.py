@@ -302,11 +302,12 @@ class WorkersWatch(MemoryWatch):
 
     def run(self):
         while self.running:
-            try:
-                with open(f"/proc/{self.pid}/task/{self.pid}/children") as children:
-                    pids = children.read().split()
-            except OSError:
-                return
+            pids = []     # children of every thread: a training's job thread starts its worker
+            for task in Path(f"/proc/{self.pid}/task").glob("*/children"):
+                try:
+                    pids += task.read_text().split()
+                except OSError:
+                    pass
             total = 0.0
             for pid in pids:
                 try:
