@@ -11,7 +11,7 @@ from mnist_core.runs import jobs, sharing, worker
 from mnist_core.runs.jobs import RunSpec, TrainingJob, TrainingQueue
 from studio.train.runs import keras_log
 
-from .test_cli_jobs import DEADLINE, SMALL, until
+from .test_cli_jobs import DEADLINE, SMALL, hold, until
 
 LONG = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=60, batch_size=20, seed=3)
 
@@ -128,11 +128,7 @@ def test_a_recently_finished_identical_run_is_ready_at_once(small_mnist):
 def test_a_busy_line_refuses_with_an_estimate_and_a_waiting_run_gets_one(small_mnist):
     jobs.TIMINGS.record_epoch(SMALL, 2.0)
     queue, gate = TrainingQueue(slots=1, max_waiting=1), threading.Event()
-    held = []
-    for _ in range(2):
-        job = TrainingJob(SMALL, small_mnist, queue=queue)
-        job._train = lambda: gate.wait(DEADLINE)
-        held.append(job.start())
+    held = hold(queue, gate, small_mnist, 2)
     assert until(lambda: queue.counts() == (1, 1))
     waiting = held[1].snapshot()
     assert waiting.position == 1 and waiting.starts_in is not None and waiting.starts_in <= 2 * 2.0 + 60
