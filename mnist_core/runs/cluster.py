@@ -11,6 +11,9 @@ jobs.MAX_WAITING (RAY_QUEUE), so a burst of visitors can't pile up runs on the c
 failure (a worker that dies, an error on the worker, a cluster out of reach) fails the job with a
 RunFailed code; the detail (a remote traceback) goes to the log, never to the page.
 
+Identical runs are trained once here as on the embedded backend: mnist_core.runs.sharing wraps
+whichever job `make_job` returns, so thirty learners with one spec are one actor.
+
 Ray is an optional dependency (requirements-cluster.txt): nothing imports this module unless asked.
 """
 
