@@ -136,7 +136,8 @@ def test_training_runs_in_the_background_and_becomes_usable():
     start_tiny_run(at)
     studio = at.session_state["studio"]
     job = studio.jobs["run-1"]
-    assert job._thread.name.startswith("mnist-training-")   # not the script thread
+    assert wait_for(at, lambda a: getattr(job.job, "worker_pid", None))
+    assert job.job.worker_pid != os.getpid()                 # trained in a worker process, not here
     assert wait_for(at, lambda a: any("finished" in s.value for s in a.success))
     # The finished run is the active model at once, on every page, and says so.
     run = studio.models["run-1"]

@@ -78,6 +78,16 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path, mnist_path):
 SMALL = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=2, batch_size=100, seed=1)
 
 
+def hold(queue, gate, data, count: int) -> list:
+    """`count` jobs started on `queue` that keep their places until `gate` opens."""
+    held = []
+    for _ in range(count):
+        job = TrainingJob(SMALL, data, queue=queue)
+        job._train = lambda: gate.wait(DEADLINE)
+        held.append(job.start())
+    return held
+
+
 def test_job_trains_on_its_own_thread(small_mnist):
     seen_threads = []
     job = TrainingJob(SMALL, small_mnist, queue=TrainingQueue(slots=1))
@@ -204,11 +214,7 @@ def test_failure_is_reported_as_a_code_and_logged_not_raised(small_mnist, caplog
 def test_every_run_in_flight_counts_against_the_limit(small_mnist):
     """As on Ray (mnist_core.runs.cluster.RAY_QUEUE): no local waiting, at most `slots` runs sent."""
     queue, gate = TrainingQueue(slots=2, max_waiting=0), threading.Event()
-    held = []
-    for _ in range(2):
-        job = TrainingJob(SMALL, small_mnist, queue=queue)
-        job._train = lambda: gate.wait(DEADLINE)
-        held.append(job.start())
+    held = hold(queue, gate, small_mnist, 2)
     with pytest.raises(jobs.QueueFullError):
         TrainingJob(SMALL, small_mnist, queue=queue).start()
     gate.set()

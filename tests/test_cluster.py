@@ -192,3 +192,34 @@ def test_the_command_line_trains_on_ray(ray_head, mnist_path, tmp_path):
     assert "Backend: Ray" in done.stdout
     from mnist_core.storage import read_metadata
     assert read_metadata(out)["backend"] == "ray"
+
+
+def test_learners_share_one_run_on_ray_and_the_last_to_stop_stops_it(ray_head, small_mnist):
+    """#26 on the Ray backend: identical runs are one actor; each learner gets a run of their own."""
+    from mnist_core.runs import cluster, sharing
+    made, handed, runs = [], {}, sharing.SharedRuns()
+
+    def make_job(spec, data, **options):
+        made.append(cluster.make_job(spec, data, **options))
+        return made[-1]
+
+    def start(spec, name):
+        return runs.join(spec, small_mnist, make_job, name=name,
+                         on_done=lambda outcome: handed.setdefault(name, outcome)).start()
+
+    both = [start(SMALL, "one"), start(SMALL, "two")]
+    for run in both:
+        wait(run, lambda s: s.state in (FINISHED, FAILED, STOPPED))
+    assert len(made) == 1 and isinstance(made[0], cluster.RayTrainingJob)
+    assert {run.state for run in both} == {FINISHED}
+    assert handed["one"].model is handed["two"].model and handed["two"].metadata["name"] == "two"
+
+    long = RunSpec(arch="dense", hparams={"hidden_units": 16}, epochs=50, batch_size=20, seed=4)
+    first, second = start(long, "first"), start(long, "second")
+    wait(first, lambda s: len(s.epochs) >= 1)
+    assert len(made) == 2
+    first.stop()
+    assert first.state == STOPPED and second.state == RUNNING and not made[1].stop_event.is_set()
+    second.stop()
+    wait(second, lambda s: s.state in (STOPPED, FINISHED, FAILED))
+    assert second.state == STOPPED and handed["second"].metadata["stopped_early"] and "first" not in handed

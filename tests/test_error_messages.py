@@ -54,6 +54,7 @@ def test_a_failed_run_reads_in_chinese(code, monkeypatch):
             raise MemoryError(RAW)
         raise jobs.RunFailed(code) from RuntimeError(RAW)
     monkeypatch.setattr(training, "run", fails)
+    monkeypatch.setenv("MNIST_STUDIO_WORKERS", "0")     # trained here, where the failure is patched in
     at = open_page("train", lang="zh")
     start_run(at)
     studio = at.session_state["studio"]

@@ -11,6 +11,9 @@ jobs.MAX_WAITING (RAY_QUEUE), so a burst of visitors can't pile up runs on the c
 failure (a worker that dies, an error on the worker, a cluster out of reach) fails the job with a
 RunFailed code; the detail (a remote traceback) goes to the log, never to the page.
 
+Identical runs are trained once here as on the embedded backend: mnist_core.runs.sharing wraps
+whichever job `make_job` returns, so thirty learners with one spec are one actor.
+
 Ray is an optional dependency (requirements-cluster.txt): nothing imports this module unless asked.
 """
 
@@ -189,6 +192,12 @@ class RayTrainingJob(TrainingJob):
 
 
 def make_job(spec, data, **kwargs) -> TrainingJob:
-    """A job on the Ray cluster when RAY_ADDRESS is set, else a thread in this process."""
-    return RayTrainingJob(spec, data, **kwargs) if enabled() else TrainingJob(spec, data, **kwargs)
+    """A job on the Ray cluster when RAY_ADDRESS is set, else in a niced worker process here
+    (MNIST_STUDIO_WORKERS=0: on a thread of this process, where processes can't be started)."""
+    if enabled():
+        return RayTrainingJob(spec, data, **kwargs)
+    if os.environ.get("MNIST_STUDIO_WORKERS") == "0":
+        return TrainingJob(spec, data, **kwargs)
+    from .worker import ProcessTrainingJob
+    return ProcessTrainingJob(spec, data, **kwargs)
 

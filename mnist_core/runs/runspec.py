@@ -6,7 +6,10 @@ Imports no TensorFlow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from mnist_core.networks.presets import TUTORIAL, architecture
 
@@ -88,6 +91,18 @@ class RunSpec:
         return RunSpec(self.arch, validate_hparams(self.arch, self.hparams), self.epochs,
                        self.batch_size, float(self.validation_split), self.seed, self.drawings)
 
+    def identity(self, data_checksum: str, mixed: dict | None = None) -> str:
+        """What decides this run's result, as one hash: two runs with the same identity train the
+        same network (mnist_core.runs.sharing trains them once). It is every field above (each
+        hyperparameter, epochs, batch, validation split, seed, the drawings mixed in), the training
+        data's checksum, `mixed` (data mixed into training from outside the spec: name -> a checksum
+        of what is mixed in, e.g. a class's drawings or a learner's corrections) and the version of
+        the code that trains. A new spec field joins the identity by being a field."""
+        spec = asdict(self.validated())
+        parts = {"spec": spec, "data": data_checksum, "mixed": dict(sorted((mixed or {}).items())),
+                 "code": training_code_version()}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
     def metadata(self, result, report, **extra) -> dict:
         """The metadata saved with a model trained from this spec (`result`: TrainingResult,
         `report`: EvaluationReport); `extra` adds e.g. its name and where it came from."""
@@ -100,3 +115,30 @@ class RunSpec:
                 "test_loss": report.loss, "train_seconds": round(result.seconds, 1),
                 "stopped_early": result.stopped, **({"drawings": self.drawings} if self.drawings else {}),
                 **extra}
+
+
+# The modules whose code decides what a run trains (its network, data pipeline, recipe, evaluation).
+TRAINING_CODE = ("training.py", "models.py", "evaluation.py", "preprocess.py", "data.py",
+                 "networks/presets.py", "networks/hparams.py", "networks/optimizers.py",
+                 "drawings/augment.py", "drawings/strokes.py", "drawings/pendigits.py")
+_code_version: str | None = None
+
+
+def training_code_version() -> str:
+    """A hash of the training code above and the Keras/TensorFlow versions that run it (read from
+    the package metadata: no import)."""
+    global _code_version
+    if _code_version is None:
+        from importlib.metadata import PackageNotFoundError, version
+        digest = hashlib.sha256()
+        root = Path(__file__).resolve().parents[1]
+        for name in TRAINING_CODE:
+            path = root / name
+            digest.update(name.encode() + (path.read_bytes() if path.is_file() else b""))
+        for package in ("keras", "tensorflow"):
+            try:
+                digest.update(f"{package}={version(package)}".encode())
+            except PackageNotFoundError:
+                digest.update(package.encode())
+        _code_version = digest.hexdigest()[:16]
+    return _code_version
