@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from . import bounds
-from .schema import classes, entries, learners, runs
+from .schema import classes, drawings, entries, learners, runs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")    # secrets, class codes, teacher keys (url-safe)
@@ -282,9 +282,11 @@ class RunStore:
         return self._run(lambda c: _teacher(c, code, key) is not None, write=False)
 
     def close_class(self, code: str, key: str) -> None:
+        """Close the board; the class's drawings (its handwriting set) are deleted."""
         def work(connection):
             info = _require_teacher(connection, code, key)
             connection.execute(classes.update().where(classes.c.id == info.id).values(closed=True))
+            connection.execute(drawings.delete().where(drawings.c.class_id == info.id))
         self._run(work)
 
     def hide(self, code: str, key: str, entry_id: int) -> None:
