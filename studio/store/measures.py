@@ -85,17 +85,23 @@ def board_ui(store, code: str, drawn, entries) -> None:
     if not len(drawn):
         st.info(t("hand.board.empty"))
         return
-    results, waiting = [], 0
+    results, keys, waiting = [], [], 0
     for key, name, mnist, predictor in models_of(store, code, entries):
         measure = measured(key, drawn.version, predictor, drawn.images, drawn.labels)
         if measure is None:
             waiting += 1
         elif measure.count:
             results.append((name, mnist, measure))
+            keys.append(key)
     if waiting:
         st.caption(t("hand.board.measuring", count=waiting))
     if not results:
         return
+    bundled_results = [(name, mnist, m) for key, (name, mnist, m) in zip(keys, results) if key.startswith("bundled:")]
+    for column, (name, mnist, m) in zip(st.columns(max(1, len(bundled_results))), bundled_results):
+        column.metric(t("hand.metric", name=name), f"{m.accuracy:.1%}",
+                      delta=None if mnist is None else t("hand.metric.delta", points=f"{(m.accuracy - mnist) * 100:+.1f}"),
+                      help=t("hand.metric.help", mnist="" if mnist is None else f"{mnist:.1%}"))
     rows = [{t("hand.col.model"): name, t("hand.col.class"): m.accuracy, t("col.test_accuracy"): mnist,
              t("hand.col.gap"): None if mnist is None else m.accuracy - mnist} for name, mnist, m in results]
     percent = st.column_config.NumberColumn(format="percent")
