@@ -282,11 +282,10 @@ class RunStore:
         return self._run(lambda c: _teacher(c, code, key) is not None, write=False)
 
     def close_class(self, code: str, key: str) -> None:
-        """Close the board; the class's drawings (its handwriting set) are deleted."""
         def work(connection):
             info = _require_teacher(connection, code, key)
             connection.execute(classes.update().where(classes.c.id == info.id).values(closed=True))
-            connection.execute(drawings.delete().where(drawings.c.class_id == info.id))
+            connection.execute(drawings.delete().where(drawings.c.class_id == info.id))   # its handwriting
         self._run(work)
 
     def hide(self, code: str, key: str, entry_id: int) -> None:

@@ -94,8 +94,8 @@ def downloads_ui(store, code: str, key: str, drawn, entries) -> None:
     payload = classset.to_npz(exported.images, exported.labels, exported.strokes, exported.learners, exported.ids)
     said = {}
     for model_key, name, _, predictor in measures.models_of(store, code, entries):
-        measure = measures.measured(model_key, exported.version, predictor, exported.images, exported.labels)
-        if measure is not None and measure.count == len(exported):
+        measure, _, missing = measures.measured(model_key, exported, predictor)
+        if measure is not None and not missing:
             said[name] = measure
     left, right = st.columns(2)
     left.download_button(t("hand.teacher.npz"), payload, "class-handwriting.npz", "application/octet-stream",

@@ -1,10 +1,12 @@
-"""Every model measured on the class's handwriting (issue #28): computed once per model and set
-version, on a worker thread of the server (never the page's), and shown as the "Our handwriting"
-view of the class board.
+"""Every model measured on the class's handwriting (issue #28): each drawing read once per model, in a
+batch through its Predictor on a worker thread of the server (never the page's), and shown as the
+"Our handwriting" view of the class board.
 
-A measure is one batch through the model's Predictor (mnist_core.drawings.classset.measure). The
-server keeps the newest MAX_KEPT results (a few KB each); a page that finds its result not ready
-says so and its fragment looks again on its next refresh.
+A new drawing changes the set's version; only the drawings a model has not read yet go through it
+(one batch per model, whatever arrived meanwhile), so a class drawing at once costs each model one
+forward pass per new drawing. The server keeps what each model said about each drawing for
+MAX_MODELS models (a few bytes a drawing); a page shows the measure on the drawings read so far and
+says how many are still being read.
 """
 
 from __future__ import annotations
@@ -24,39 +26,54 @@ from studio.session import bundled
 from studio.ui import charts
 from studio.ui.i18n import t
 
-MAX_KEPT = 400                   # (model, set version) results the server keeps
+MAX_MODELS = 400                 # models whose readings the server keeps (the oldest asked go first)
 SCALE = 3                        # the misread drawings, 84 px wide
 _pool = ThreadPoolExecutor(1, thread_name_prefix="mnist-class-measure")   # one at a time: drawers first
-_results: OrderedDict[tuple, Future] = OrderedDict()
+_said: OrderedDict[str, dict] = OrderedDict()      # model key -> {drawing id: (digit, confidence)}
+_pending: dict[str, Future] = {}
+_loaded: OrderedDict[str, object] = OrderedDict()   # published runs' Predictors, on the worker only
+LOADED_AT_MOST = 6                                  # (up to 16 MiB each)
 _lock = threading.Lock()
 _log = get_logger(__name__)
 
 
-def measured(model_key: str, version: str, predictor, images, labels) -> classset.Measure | None:
-    """The measure of `model_key` on this set version, or None while it is being computed.
-    `predictor` is a Predictor or a function returning one (loading a published run's model is
-    itself work for the worker thread)."""
-    key = (model_key, version)
+def measured(model_key: str, drawn, predictor) -> tuple[classset.Measure | None, np.ndarray, int]:
+    """(the measure on the drawings `model_key` has read, their rows in `drawn`, how many are still
+    being read). Drawings it has not read go to the worker thread in one batch. `predictor` is a
+    Predictor or a function returning one (a published run's model loads on the worker too)."""
     with _lock:
-        future = _results.get(key)
-        if future is None:
-            future = _results[key] = _pool.submit(_measure, predictor, images, labels, version)
-            while len(_results) > MAX_KEPT:
-                _results.popitem(last=False)
-        _results.move_to_end(key)
-    if not future.done():
-        return None
-    try:
-        return future.result()
-    except Exception:              # noqa: BLE001 (a stored model that no longer loads: said, not raised)
-        _log.warning("a model could not be measured on a class's set", exc_info=True)
-        return classset.Measure(version, np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int64))
+        said = _said.setdefault(model_key, {})
+        _said.move_to_end(model_key)
+        while len(_said) > MAX_MODELS:
+            _pending.pop(_said.popitem(last=False)[0], None)
+        rows = np.array([i for i, drawing in enumerate(drawn.ids.tolist()) if drawing in said], dtype=np.int64)
+        missing = np.setdiff1d(np.arange(len(drawn)), rows)
+        job = _pending.get(model_key)
+        failed = job is not None and job.done() and job.exception() is not None
+        if len(missing) and (job is None or job.done()) and not failed:     # a broken model is not retried
+            _pending[model_key] = _pool.submit(_read, model_key, said, predictor,
+                                               drawn.ids[missing], drawn.images[missing])
+        pairs = [said[int(drawing)] for drawing in drawn.ids[rows]]
+    if failed:
+        _log.warning("a model could not be measured on a class's set: %s", job.exception())
+    if not len(rows):
+        return None, rows, len(missing)
+    predicted = np.array([digit for digit, _ in pairs], dtype=np.int64)
+    confidence = np.array([p for _, p in pairs], dtype=np.float32)
+    return classset.Measure(drawn.version, predicted, confidence, drawn.labels[rows]), rows, len(missing)
 
 
-def _measure(predictor, images, labels, version) -> classset.Measure:
+def _read(model_key: str, said: dict, predictor, ids, images) -> None:
     if callable(predictor) and not hasattr(predictor, "predict_proba"):
-        predictor = predictor()
-    return classset.measure(predictor, images, labels, version)
+        if model_key not in _loaded:
+            _loaded[model_key] = predictor()
+            while len(_loaded) > LOADED_AT_MOST:
+                _loaded.popitem(last=False)
+        _loaded.move_to_end(model_key)
+        predictor = _loaded[model_key]
+    reading = classset.measure(predictor, images, np.zeros(len(ids), np.int64), model_key)
+    with _lock:
+        said.update({int(i): (int(d), float(p)) for i, d, p in zip(ids, reading.predicted, reading.confidence)})
 
 
 def published_predictor(store, code: str, entry_id: int):
@@ -87,48 +104,48 @@ def board_ui(store, code: str, drawn, entries) -> None:
         return
     results, keys, waiting = [], [], 0
     for key, name, mnist, predictor in models_of(store, code, entries):
-        measure = measured(key, drawn.version, predictor, drawn.images, drawn.labels)
-        if measure is None:
-            waiting += 1
-        elif measure.count:
-            results.append((name, mnist, measure))
+        measure, rows, missing = measured(key, drawn, predictor)
+        waiting = max(waiting, missing)
+        if measure is not None:
+            results.append((name, mnist, measure, rows))
             keys.append(key)
     if waiting:
         st.caption(t("hand.board.measuring", count=waiting))
     if not results:
         return
-    bundled_results = [(name, mnist, m) for key, (name, mnist, m) in zip(keys, results) if key.startswith("bundled:")]
-    for column, (name, mnist, m) in zip(st.columns(max(1, len(bundled_results))), bundled_results):
+    shown = [(name, mnist, m) for key, (name, mnist, m, _) in zip(keys, results) if key.startswith("bundled:")]
+    for column, (name, mnist, m) in zip(st.columns(max(1, len(shown))), shown):
         column.metric(t("hand.metric", name=name), f"{m.accuracy:.1%}",
                       delta=None if mnist is None else t("hand.metric.delta", points=f"{(m.accuracy - mnist) * 100:+.1f}"),
                       help=t("hand.metric.help", mnist="" if mnist is None else f"{mnist:.1%}"))
     rows = [{t("hand.col.model"): name, t("hand.col.class"): m.accuracy, t("col.test_accuracy"): mnist,
-             t("hand.col.gap"): None if mnist is None else m.accuracy - mnist} for name, mnist, m in results]
+             t("hand.col.gap"): None if mnist is None else m.accuracy - mnist} for name, mnist, m, _ in results]
     percent = st.column_config.NumberColumn(format="percent")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         t("hand.col.class"): percent, t("col.test_accuracy"): percent, t("hand.col.gap"): percent})
-    matrix = np.array([m.per_digit() for _, _, m in results])
+    matrix = np.array([m.per_digit() for _, _, m, _ in results])
     st.markdown(t("hand.board.per_digit"))
     charts.heatmap(np.round(matrix * 100, 1), row="model", column="digit", value="accuracy",
                    scheme="greens", linear=True, height=max(130, 60 + 32 * len(results)),
-                   key="hand-digits", row_labels=[name for name, _, _ in results])
+                   key="hand-digits", row_labels=[name for name, _, _, _ in results])
     misreads_ui(drawn, results)
 
 
 def misreads_ui(drawn, results) -> None:
-    names = [name for name, _, _ in results]
+    names = [name for name, _, _, _ in results]
     picked = st.selectbox(t("hand.board.misreads"), range(len(names)), format_func=names.__getitem__,
                           key="hand_misreads_model")
-    measure = results[picked][2]
+    _, _, measure, rows = results[picked]
     worst = measure.confident_misreads()
     if not len(worst):
         st.caption(t("hand.board.no_misreads"))
         return
     said = [int(measure.predicted[i]) for i in worst]
-    charts.digit_row(drawn.images[worst],
-                     [t("hand.misread", label=int(drawn.labels[i]), said=s, p=f"{measure.confidence[i]:.0%}")
-                      for i, s in zip(worst, said)],
-                     [charts.digit_alt(int(drawn.labels[i]), s) for i, s in zip(worst, said)], scale=SCALE)
+    labels = [int(measure.labels[i]) for i in worst]
+    charts.digit_row(drawn.images[rows[worst]],
+                     [t("hand.misread", label=label, said=s, p=f"{measure.confidence[i]:.0%}")
+                      for i, label, s in zip(worst, labels, said)],
+                     [charts.digit_alt(label, s) for label, s in zip(labels, said)], scale=SCALE)
 
 
 def yours_ui(drawn, entry, predictor) -> None:
@@ -140,10 +157,10 @@ def yours_ui(drawn, entry, predictor) -> None:
     if not len(others):
         st.caption(t("hand.yours.none"))
         return
-    measure = measured(f"session:{id(entry.model)}", others.version, predictor, others.images, others.labels)
-    if measure is None:
-        st.caption(t("hand.board.measuring", count=1))
-    elif measure.count:
+    measure, _, missing = measured(f"session:{id(entry.model)}", others, predictor)
+    if missing:
+        st.caption(t("hand.board.measuring", count=missing))
+    if measure is not None:
         st.metric(t("hand.yours.metric", count=measure.count), f"{measure.accuracy:.1%}",
                   delta=None if entry.test_accuracy is None else f"{measure.accuracy - entry.test_accuracy:+.1%}",
                   help=t("hand.yours.help"))
