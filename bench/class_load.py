@@ -59,11 +59,14 @@ def class_canvas_value(digit: int) -> str:
 
 
 def asked(session: Session) -> int | None:
-    """The digit the round asks for now (None once the round is done)."""
+    """The digit the round asks for now (the last one drawn: Keep reruns the round), None once done."""
+    found = None
     for element in session.elements:
         if element.WhichOneof("type") == "markdown" and element.markdown.body.startswith("### Draw a **"):
-            return int(element.markdown.body.split("**")[1])
-    return None
+            found = int(element.markdown.body.split("**")[1])
+        elif element.WhichOneof("type") == "alert" and element.alert.body.startswith("Round done"):
+            found = None
+    return found
 
 
 VALUES: dict = {}
@@ -81,6 +84,8 @@ async def drawer(url: str, query: str, results: dict, gate: asyncio.Event, think
             fragment = session.fragment_of("button", lambda b: b.label == "Keep")
             if canvas is None or keep is None or asked(session) is None:
                 results["failures"].append("no drawing round on the class page")
+                if os.environ.get("CLASS_LOAD_DEBUG"):
+                    print([(e.WhichOneof("type"), str(getattr(e, e.WhichOneof("type")))[:80]) for e in session.elements])
                 return
             results["opened"] += 1
             await gate.wait()
@@ -97,11 +102,12 @@ async def drawer(url: str, query: str, results: dict, gate: asyncio.Event, think
                 await session.run("class", query=query, widgets=[drawing], fragment_id=fragment)
                 canvas = session.find("bidi_component", lambda c: "hand_canvas" in c.id) or canvas
                 press = WidgetState(id=keep.id, trigger_value=True)
+                shown = f"### Draw a **{digit}**"
                 drawing = WidgetState(id=canvas.id, json_value=VALUES[digit])
                 seconds = await session.run("class", query=query, widgets=[drawing, press], fragment_id=fragment,
-                                            until=lambda e: e.WhichOneof("type") == "markdown" and (
-                                                e.markdown.body.startswith("### Draw a **")
-                                                or e.markdown.body.startswith("Round done")))
+                                            until=lambda e: (e.WhichOneof("type") == "markdown" and e.markdown.body
+                                                 .startswith("### Draw a **") and e.markdown.body != shown)
+                                            or (e.WhichOneof("type") == "alert" and e.alert.body.startswith("Round done")))
                 if session.find("exception") is not None:
                     results["failures"].append("an exception on the page")
                 elif session.find("alert", lambda a: "nothing was kept" in a.body or "wait a moment" in a.body):
@@ -123,6 +129,8 @@ async def main_async(args, url: str, code: str) -> tuple[dict, dict]:
     predict = {"latencies": [], "failures": [], "wrong": [], "opened": 0, "whole_page": False}
     gate = asyncio.Event()
     query = f"lang=en&code={code}"
+    async with Session(url) as teacher:     # the teacher opened the class first: the store is open
+        await teacher.run("class", query=query)
     tasks = [asyncio.create_task(drawer(url, query, results, gate, tuple(args.think), seed))
              for seed in range(args.learners)]
     tasks += [asyncio.create_task(protocol_load.learner(url, args.predict_rounds, predict, gate, tuple(args.think),
