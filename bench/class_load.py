@@ -6,7 +6,9 @@ Each of --learners sessions opens a class's page (/class?code=...) and draws its
 digit the page asks for, a think pause (during which its "Our handwriting" view refreshes every
 3 s, as the browser's timer does), the canvas value (a PNG and Fabric.js paths, as the component
 sends them), then Keep; timed from Keep to the next digit shown (the drawing read by the best
-reader, written to the store, the round moved on). Meanwhile --predict-learners draw on Predict
+reader, written to the store, the round moved on). After its round each learner presses "Watch the
+class's results live" and its view refreshes every 5 s until the whole class is done; the teacher's
+view is live throughout; a learner's view stays still while it draws, as on the page. Meanwhile --predict-learners draw on Predict
 (bench/protocol_load.py's learners). Every model on the board is measured once per set version on
 the server's worker thread while this goes on. Reports both p95s against 1 s, failures, drawings
 stored, and the server's peak memory. Loopback only, every loop bounded.
@@ -37,7 +39,7 @@ from bench.load_test import MemoryWatch  # noqa: E402
 from bench.protocol_load import Session  # noqa: E402
 from bench.server import start_server, stop_server, wait_warm  # noqa: E402
 
-REFRESH_SECONDS = 3              # the Our handwriting view's timer (studio/store/handwriting.py)
+REFRESH_SECONDS = 5              # the Our handwriting view's timer (studio/store/handwriting.py)
 
 
 def class_canvas_value(digit: int) -> str:
@@ -72,6 +74,17 @@ def asked(session: Session) -> int | None:
 VALUES: dict = {}
 
 
+async def watch_board(session: Session, query: str, board: str, results: dict, args_learners: int) -> None:
+    """The live view's timer: a board refresh every REFRESH_SECONDS until every learner is done."""
+    while results["done"] < args_learners and board:
+        await asyncio.sleep(REFRESH_SECONDS)
+        await session.run("class", query=query, fragment_id=board)
+        if session.find("exception") is not None:
+            results["failures"].append("an exception on the board")
+            return
+        results["refreshes"] += 1
+
+
 async def drawer(url: str, query: str, results: dict, gate: asyncio.Event, think: tuple, seed: int):
     from streamlit.proto.WidgetStates_pb2 import WidgetState
     pause = np.random.default_rng(seed)
@@ -93,11 +106,7 @@ async def drawer(url: str, query: str, results: dict, gate: asyncio.Event, think
                 digit = asked(session)
                 if digit is None:
                     break
-                until = time.perf_counter() + pause.uniform(*think)       # drawing takes a few seconds
-                while (left := until - time.perf_counter()) > 0:
-                    await asyncio.sleep(min(left, REFRESH_SECONDS))
-                    if board and until - time.perf_counter() > 0:          # the view's timer fires
-                        await session.run("class", query=query, fragment_id=board)
+                await asyncio.sleep(pause.uniform(*think))       # drawing takes a person a few seconds
                 drawing = WidgetState(id=canvas.id, json_value=VALUES[digit])
                 await session.run("class", query=query, widgets=[drawing], fragment_id=fragment)
                 canvas = session.find("bidi_component", lambda c: "hand_canvas" in c.id) or canvas
@@ -118,6 +127,13 @@ async def drawer(url: str, query: str, results: dict, gate: asyncio.Event, think
                     results["keeps"].append(seconds)
                 canvas = session.find("bidi_component", lambda c: "hand_canvas" in c.id) or canvas
                 keep = session.find("button", lambda b: b.label == "Keep") or keep
+            results["done"] += 1
+            watch = session.find("button", lambda b: b.label == "Watch the class's results live")
+            if watch is not None:                 # pressed: the page reruns with its view live
+                await session.run("class", query=query, widgets=[WidgetState(id=watch.id, trigger_value=True)],
+                                  fragment_id=fragment)
+                board = session.fragment_of("markdown", lambda m: m.body.startswith("#### Every model"))
+                await watch_board(session, query, board, results, args_learners=results["learners"])
     except (OSError, asyncio.TimeoutError, websockets.ConnectionClosed) as exc:
         results["failures"].append(f"{type(exc).__name__}: {exc}")
 
@@ -125,12 +141,14 @@ async def drawer(url: str, query: str, results: dict, gate: asyncio.Event, think
 async def main_async(args, url: str, code: str) -> tuple[dict, dict]:
     VALUES.update({digit: class_canvas_value(digit) for digit in range(10)})
     protocol_load.VALUES.update({d: protocol_load.canvas_value(d) for d in protocol_load.DRAWINGS})
-    results = {"keeps": [], "failures": [], "opened": 0}
+    results = {"keeps": [], "failures": [], "opened": 0, "done": 0, "refreshes": 0, "learners": args.learners}
     predict = {"latencies": [], "failures": [], "wrong": [], "opened": 0, "whole_page": False}
     gate = asyncio.Event()
     query = f"lang=en&code={code}"
-    async with Session(url) as teacher:     # the teacher opened the class first: the store is open
-        await teacher.run("class", query=query)
+    teacher = Session(url)
+    await teacher.__aenter__()              # the teacher opened the class first: the store is open
+    await teacher.run("class", query=query)
+    board = teacher.fragment_of("markdown", lambda m: m.body.startswith("#### Every model"))
     tasks = [asyncio.create_task(drawer(url, query, results, gate, tuple(args.think), seed))
              for seed in range(args.learners)]
     tasks += [asyncio.create_task(protocol_load.learner(url, args.predict_rounds, predict, gate, tuple(args.think),
@@ -140,7 +158,9 @@ async def main_async(args, url: str, code: str) -> tuple[dict, dict]:
             < args.learners + args.predict_learners and time.monotonic() < deadline:
         await asyncio.sleep(0.2)                    # every session is on its page before the load starts
     gate.set()
+    tasks.append(asyncio.create_task(watch_board(teacher, query, board, results, args.learners)))
     await asyncio.gather(*tasks)
+    await teacher.__aexit__()
     return results, predict
 
 
@@ -185,7 +205,7 @@ def main(argv=None) -> int:
     def verdict(ok: bool) -> str:
         return "met" if ok else "**not met**"
     print(f"\nA class drawing its own test set: {args.learners} learners drawing a round of 10 on the class "
-          f"page (its view refreshing every {REFRESH_SECONDS} s), {args.predict_learners} learners x "
+          f"page (its view live every {REFRESH_SECONDS} s once a round is done), {args.predict_learners} learners x "
           f"{args.predict_rounds} drawings on Predict, one every {args.think[0]:g}-{args.think[1]:g} s, "
           f"{os.cpu_count()} CPU cores, {elapsed:.0f} s\n")
     print("| | result | target | verdict |")
@@ -197,6 +217,7 @@ def main(argv=None) -> int:
     print(f"| Predict: drawing sent → answer, p50 / p95 / max | {pred50:.2f} s / {pred95:.2f} s / {pred_max:.2f} s"
           f" | p95 ≤ {args.p95_target:g} s | {verdict(pred95 <= args.p95_target and len(predict['latencies']) == sent)} |")
     print(f"| failures (refused, no answer, exception, lost connection) | {len(failures)} | 0 | {verdict(not failures)} |")
+    print(f"| live board refreshes served (teacher and learners done) | {results['refreshes']} | shown | — |")
     print(f"| server memory, peak | {watch.peak:.0f} MiB | shown | — |")
     if failures:
         print("\nfailures:", sorted(set(failures))[:5])

@@ -4,6 +4,7 @@ NumPy and plain Keras; the readings CSV; and the class page (AppTest) showing bo
 from __future__ import annotations
 
 import csv
+import json
 import io
 import time
 
@@ -102,3 +103,32 @@ def test_the_board_measures_both_bundled_models_on_the_class_set(fresh_store, mn
     assert any("20 drawings by 2 learners" in m.value for m in at.markdown)
     assert not at.exception
     assert key not in str([m.value for m in at.markdown])
+
+
+def test_a_run_with_the_class_set_trains_on_it_and_is_named_by_it(small_mnist, mnist):
+    """Learning from it: the same spec plus one switch; the drawings join the training data (more
+    steps per epoch), the spec's identity and the model's metadata name the set, not its pixels."""
+    import dataclasses
+    from mnist_core import training
+    from mnist_core.runs.runspec import RunSpec
+    images, labels = class_drawings(mnist, 300)
+    chosen = classset.ClassDrawings.of(images, labels)
+    assert chosen == classset.ClassDrawings.of(images.copy(), labels.copy())
+    assert chosen != classset.ClassDrawings.of(images[:-1], labels[:-1])
+    with pytest.raises(ValueError):
+        classset.ClassDrawings.of(images, labels + 10)
+    plain = RunSpec.preset("dense", epochs=1, batch_size=100, validation_split=0.0, seed=0)
+    switched = dataclasses.replace(plain, class_set=chosen)
+    assert switched != plain and switched.validated().class_set == chosen
+    assert str(images.tobytes()[:20]) not in repr(switched)
+    with pytest.raises(ValueError):
+        dataclasses.replace(plain, class_set=(images, labels)).validated()
+    steps = {}
+    for name, spec in (("plain", plain), ("switched", switched)):
+        reports = []
+        run = training.run(spec, small_mnist, on_progress=reports.append)
+        steps[name] = reports[-1].steps
+        metadata = run.metadata
+    assert steps == {"plain": 20, "switched": 23}             # 2,000 + 300 drawings, 100 a batch
+    assert metadata["class_set"] == chosen.identity and metadata["class_drawings"] == 300
+    json.dumps(metadata["class_set"])

@@ -93,6 +93,40 @@ def check_label(label) -> int:
     return int(label)
 
 
+# --- Training on it (issue #28, item 4) ----------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class ClassDrawings:
+    """A class's drawings added to a run's training data (RunSpec.class_set): uint8 (n, 28, 28)
+    images and labels. `identity` (a digest of both) is what names them in the run's identity and
+    metadata; two sets with the same identity are the same set."""
+    images: np.ndarray
+    labels: np.ndarray
+    identity: str
+
+    @classmethod
+    def of(cls, images, labels) -> "ClassDrawings":
+        import hashlib
+        images = np.ascontiguousarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+        labels = np.ascontiguousarray(labels, dtype=np.int64)
+        if len(images) != len(labels) or not len(labels) or labels.min() < 0 or labels.max() > 9:
+            raise ValueError("a class set is one label 0-9 for each 28x28 image, at least one")
+        digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
+        return cls(images, labels, f"class-{len(labels)}-{digest}")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ClassDrawings) and other.identity == self.identity
+
+    def __hash__(self) -> int:
+        return hash(self.identity)
+
+    def __repr__(self) -> str:
+        return f"ClassDrawings({self.identity})"
+
+
 # --- Every model measured on the class's drawings ------------------------------------------------
 
 @dataclass(frozen=True)

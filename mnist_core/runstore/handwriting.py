@@ -157,6 +157,14 @@ class Handwriting:
                                       .order_by(drawings.c.id)).scalars().all()
         return digest_of(self.store._run(work, write=False))
 
+    def owners(self, code: str, learner_id: int) -> set:
+        """The ids of the learner's own drawings in this class."""
+        def work(connection):
+            info = _class(connection, code)
+            return set(connection.execute(sa.select(drawings.c.id).where(
+                drawings.c.class_id == info.id, drawings.c.learner_id == learner_id)).scalars().all())
+        return self.store._run(work, write=False)
+
     def drawing_closed(self, code: str) -> bool:
         return self.store._run(lambda c: _drawing_closed(c, _class(c, code).id), write=False)
 

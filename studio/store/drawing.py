@@ -22,7 +22,8 @@ from studio.ui.i18n import t
 from . import keep
 
 ROUND = "hand_round"            # session state: {"order": [...], "at": int, "kept": int, "canvas": int}
-PENDING = "hand_pending"        # a drawing the best reader withheld, waiting for "keep anyway" / "redo"
+PENDING = "hand_pending"
+LIVE = "hand_live"              # the learner asked for the live view (after a round)        # a drawing the best reader withheld, waiting for "keep anyway" / "redo"
 
 
 def new_round() -> dict:
@@ -57,6 +58,9 @@ def round_ui(store, code: str) -> None:
         st.error(refused)
     if step["at"] >= len(step["order"]):
         st.success(t("hand.round_done", kept=step["kept"]))
+        if not st.session_state.get(LIVE) and st.button(t("hand.watch"), icon=":material/monitoring:"):
+            st.session_state[LIVE] = True
+            st.rerun()                    # the whole page: the view becomes live (studio.store.handwriting)
         if st.button(t("hand.again"), icon=":material/replay:"):
             st.session_state[ROUND] = new_round()
             st.rerun(scope="fragment")

@@ -4,6 +4,11 @@ teacher's tools. The page calls section_ui; the parts live in drawing, measures 
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
+
+import numpy as np
 import streamlit as st
 
 from mnist_core.runstore import StoreError
@@ -13,18 +18,28 @@ from studio import state
 from studio.ui.i18n import t
 from . import classroom, drawing, keep, measures
 
-REFRESH_SECONDS = 3
+REFRESH_SECONDS = 5     # the view redraws itself this often for the teacher and whoever finished a round
+_sets: OrderedDict = OrderedDict()       # (class code, version) -> its ClassSet, shared by the sessions
+SETS_KEPT = 8
+_sets_lock = threading.Lock()
 
 
 def class_set(store, code: str):
-    """The class's drawings, read again only when the set's version changed."""
+    """The class's drawings (the learner's own marked), read from the store once per set version
+    for the whole server: a class watching its board does not read the set sixty times."""
     learner = keep.learner_id(create=False)
     hand = Handwriting(store)
     version = hand.version(code)
-    cached = st.session_state.get("hand_set")
-    if cached is None or cached[0] != (code, version, learner):
-        cached = st.session_state["hand_set"] = ((code, version, learner), hand.set(code, learner_id=learner))
-    return cached[1]
+    with _sets_lock:
+        drawn = _sets.get((code, version))
+    if drawn is None:
+        drawn = hand.set(code, learner_id=-1)
+        with _sets_lock:
+            _sets[code, version] = drawn
+            while len(_sets) > SETS_KEPT:
+                _sets.popitem(last=False)
+    owners = hand.owners(code, learner) if learner is not None else set()
+    return dataclasses.replace(drawn, owner=np.isin(drawn.ids, list(owners)))
 
 
 def measures_ui(store, code: str) -> None:
@@ -39,6 +54,38 @@ def measures_ui(store, code: str) -> None:
         measures.yours_ui(drawn, entry, state.loaded(entry)[1])
 
 
+def base_spec():
+    """The spec to train again: the active model's, if a run of this session made it; else the note's."""
+    from mnist_core.networks.presets import TUTORIAL
+    from mnist_core.runs.runspec import RunSpec
+    entry = state.studio().active()
+    made = entry.metadata if entry is not None and entry.kind in ("run", "kept") else {}
+    try:
+        return RunSpec(made["arch"], dict(made.get("hparams") or {}), int(made["epochs"]), int(made["batch_size"]),
+                       float(made["validation_split"]), made.get("seed"), int(made.get("drawings") or 0)).validated()
+    except (KeyError, TypeError, ValueError):
+        return RunSpec.preset(TUTORIAL.name, seed=0)
+
+
+def learn_ui(store, code: str) -> None:
+    """Learning from it: the same run spec plus one switch, the class's drawings (all but yours)."""
+    drawn = class_set(store, code)
+    if drawn.owner is None or not drawn.owner.any() or drawn.owner.all():
+        st.caption(t("hand.learn.wait"))
+        return
+    others = drawn.subset(~drawn.owner)
+    spec = base_spec()
+    st.markdown(t("hand.learn.text", count=len(others), mine=int(drawn.owner.sum())))
+    if st.button(t("hand.learn.button", arch=t(f"arch.{spec.arch}.short"), count=len(others)),
+                 icon=":material/model_training:"):
+        from mnist_core.drawings.classset import ClassDrawings
+        from studio.train import runs
+        st.session_state["hand_learning"] = True
+        runs.start_run(dataclasses.replace(spec, class_set=ClassDrawings.of(others.images, others.labels)))
+    if st.session_state.get("hand_learning"):
+        st.page_link("app_pages/train.py", label=t("hand.learn.watch"), icon=":material/monitoring:")
+
+
 def section_ui(store, code: str, info, key: str | None) -> None:
     st.caption(t("hand.caption"))
     if info.closed:
@@ -51,7 +98,12 @@ def section_ui(store, code: str, info, key: str | None) -> None:
         else:
             st.fragment(drawing.round_ui)(store, code)
     with right:
-        st.fragment(measures_ui, run_every=REFRESH_SECONDS)(store, code)
+        # Live for the teacher and for a learner who asked after a round; while the class draws, each
+        # learner's view stays as the page drew it: sixty live views cost the server more than sixty canvases.
+        live = bool(key) or st.session_state.get(drawing.LIVE, False)
+        st.fragment(measures_ui, run_every=REFRESH_SECONDS if live else None)(store, code)
+    with st.expander(t("hand.learn"), icon=":material/school:"):
+        learn_ui(store, code)
     if key:
-        with st.expander(t("hand.teacher"), icon=":material/school:"):
+        with st.expander(t("hand.teacher"), icon=":material/admin_panel_settings:"):
             classroom.tools_ui(store, code, key, class_set(store, code), store.board(code))

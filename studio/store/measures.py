@@ -149,18 +149,21 @@ def misreads_ui(drawn, results) -> None:
 
 
 def yours_ui(drawn, entry, predictor) -> None:
-    """Your model on your classmates' handwriting: the session's own model on every drawing but yours."""
+    """Your model on your classmates' handwriting (every drawing but yours); a model trained with the
+    class's drawings (which were all but yours) on your own, which it never saw."""
     if entry is None or entry.kind == "bundled" or drawn.owner is None:
         return
-    others = drawn.subset(~drawn.owner)
-    st.markdown(t("hand.yours.title", name=entry.name))
-    if not len(others):
-        st.caption(t("hand.yours.none"))
+    learned = entry.metadata.get("class_set") is not None
+    mine = drawn.owner if learned else ~drawn.owner
+    st.markdown(t("hand.learned.title" if learned else "hand.yours.title", name=entry.name))
+    if not mine.any():
+        st.caption(t("hand.learned.none" if learned else "hand.yours.none"))
         return
-    measure, _, missing = measured(f"session:{id(entry.model)}", others, predictor)
+    measure, _, missing = measured(f"session:{id(entry.model)}", drawn.subset(mine), predictor)
     if missing:
         st.caption(t("hand.board.measuring", count=missing))
     if measure is not None:
-        st.metric(t("hand.yours.metric", count=measure.count), f"{measure.accuracy:.1%}",
+        st.metric(t("hand.learned.metric" if learned else "hand.yours.metric", count=measure.count),
+                  f"{measure.accuracy:.1%}",
                   delta=None if entry.test_accuracy is None else f"{measure.accuracy - entry.test_accuracy:+.1%}",
                   help=t("hand.yours.help"))
