@@ -8,15 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio.store import keep
-from studio import state
+from studio.store import note, restoring
+from studio.session.models import choose_model_from_url, session_studio
 from studio.ui import style
 from studio.server import warmup
 from studio.ui.i18n import choose_language, t
 from studio.ui.pages import CLASS, OVERVIEW, STEPS
 from studio.predict.reading import note_link_choice
 from studio.server.runtime import keep_keras_state_across_reruns, limit_heap_arenas
-from studio.ui.sidebar import notices_ui, sidebar_ui
+from studio.ui.sidebar import notices_ui, sidebar_place, sidebar_ui
 
 limit_heap_arenas()     # before TensorFlow starts its threads: freed memory goes back (see runtime)
 keep_keras_state_across_reruns()
@@ -41,19 +41,19 @@ def main():
     choose_language()
     note_link_choice()      # before the app writes its own ?model= into the address
     page = st.navigation(pages())
-    studio = state.studio()
+    studio = session_studio()
     studio.settle()           # runs finished since the last page, applied before any page takes a model
-    keep.session_ui(page)     # this browser's kept runs come back before a link chooses among them
-    state.choose_model_from_url(studio)
+    restoring.session_ui(page)     # this browser's kept runs come back before a link chooses among them
+    choose_model_from_url(studio)
     st.set_page_config(page_title=f"{page.title} · MNIST Studio", page_icon=ICON)
-    sidebar = st.sidebar.container()
+    sidebar = sidebar_place()
     notices_ui()
     try:
         page.run()
     finally:   # after the page, even one that stopped early: the sidebar says what the page did
         sidebar_ui(sidebar)
         with st.sidebar:
-            keep.sidebar_ui()
+            note.sidebar_ui()
 
 
 main()

@@ -5,7 +5,10 @@ class draws its own test set and sees every model measured on it (Our handwritin
 import streamlit as st
 
 from mnist_core.runstore import StoreError, bounds, is_token
-from studio.store import board, classroom, handwriting, keep
+from studio.store import board, classroom, handwriting
+from studio.store.identity import learner_id
+from studio.store.opening import error_text, get_store, problem
+from studio.ui.markdown import plain
 from studio.ui.i18n import t
 
 KEYS = "board_keys"          # {class code: teacher key} this session holds
@@ -19,9 +22,9 @@ def start_ui(store) -> None:
         name = st.text_input(t("board.class_name"), max_chars=bounds.MAX_CLASS_NAME)
         if st.form_submit_button(t("board.create.button"), type="primary"):
             try:
-                code, key = store.create_class(keep.learner_id(create=True), name)
+                code, key = store.create_class(learner_id(create=True), name)
             except StoreError as exc:
-                st.error(keep.error_text(exc))
+                st.error(error_text(exc))
             else:
                 st.session_state.setdefault(KEYS, {})[code] = key
                 st.session_state["board_created"] = code
@@ -50,7 +53,7 @@ def created_ui(code: str) -> None:
 
 
 def publish_ui(store, code: str) -> None:
-    learner = keep.learner_id(create=False)
+    learner = learner_id(create=False)
     mine = store.runs(learner) if learner is not None else []
     if not mine:
         st.caption(t("board.publish.none"))
@@ -64,7 +67,7 @@ def publish_ui(store, code: str) -> None:
             try:
                 store.publish(learner, run_id, code, display)
             except StoreError as exc:
-                st.error(keep.error_text(exc))
+                st.error(error_text(exc))
             else:
                 st.toast(t("board.published"), icon=":material/check:")
 
@@ -88,14 +91,14 @@ def hide_ui(store, code: str, key: str, entries) -> None:
         try:
             store.hide(code, key, hidden)
         except StoreError as exc:       # the database went away, or the key is wrong: said, not raised
-            st.error(keep.error_text(exc))
+            st.error(error_text(exc))
             return
         st.rerun(scope="fragment")
 
 
 def live_ui(store, code: str) -> None:
     """The board and what acts on its entries, redrawn every REFRESH_SECONDS: runs appear live."""
-    entries = board.live_ui(code)
+    entries = board.entries_ui(code)
     if entries:
         open_ui(code, entries)
         key = st.session_state.get(KEYS, {}).get(code)
@@ -133,10 +136,10 @@ def board_ui(store, code: str) -> None:
     try:
         info = store.find_class(code)
     except StoreError as exc:
-        st.error(keep.error_text(exc))
+        st.error(error_text(exc))
         st.page_link("app_pages/class_board.py", label=t("board.back"), icon=":material/arrow_back:")
         return
-    st.subheader(keep.plain(info.name))
+    st.subheader(plain(info.name))
     created_ui(code)
     key = teacher_ui(store, code, info)
     runs, drawings = st.tabs([t("board.tab.runs"), t("hand.tab")])
@@ -153,9 +156,9 @@ def board_ui(store, code: str) -> None:
 def main():
     st.title(t("board.title"))
     st.caption(t("board.caption", days=f"{bounds.RETENTION_DAYS:g}"))
-    store = keep.get_store()
+    store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=keep.problem() or ""),
+        st.warning(t("store.unavailable", detail=problem() or ""),
                    icon=":material/cloud_off:")
         return
     code = st.query_params.get("code")
@@ -165,7 +168,7 @@ def main():
         else:
             start_ui(store)
     except StoreError as exc:          # the database went away between two steps
-        st.warning(keep.error_text(exc), icon=":material/cloud_off:")
+        st.warning(error_text(exc), icon=":material/cloud_off:")
 
 
 main()

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from studio.ui import charts, figures, urls
-from studio import state
+from studio.session.dataset import require_data
+from studio.session.models import evaluation_report, session_studio
 from studio.train.downloads import download_figure_ui
 from studio.ui.i18n import t
 from studio.ui.sidebar import model_banner_ui
@@ -94,14 +95,14 @@ def mistakes_ui(report, data):
 
 def main():
     st.title(t("evaluate.title"))
-    data = state.require_data()
-    entry = state.studio().active()
+    data = require_data()
+    entry = session_studio().active()
     if entry is None:
         st.info(t("evaluate.no_model"))
         return
     model_banner_ui(entry)
     with st.spinner(t("evaluate.computing")):
-        report = state.report(entry, data)
+        report = evaluation_report(entry, data)
     headline_ui(report)
     tutorial_step_ui(report, data)
     confusion_ui(report, data, entry)

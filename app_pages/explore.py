@@ -6,7 +6,7 @@ import streamlit as st
 
 from mnist_core.data import class_counts, describe, mean_images
 from studio.ui import charts, figures, urls
-from studio import state
+from studio.session.dataset import get_data, require_data
 from studio.train.downloads import download_figure_ui
 from studio.ui.i18n import labels_in_this_language, t
 
@@ -20,7 +20,7 @@ def arrays(data, split):
 
 @st.cache_data(show_spinner=False)
 def digit_means(split: str) -> np.ndarray:
-    images, labels = arrays(state.get_data(), split)
+    images, labels = arrays(get_data(), split)
     return mean_images(images, labels)
 
 
@@ -112,7 +112,7 @@ def shapes_ui(data):
 
 def main():
     st.title(t("explore.title"))
-    data = state.require_data()
+    data = require_data()
     split, index = choose_image_ui(data)
     one_image_ui(data, split, index)
     st.subheader(t("explore.samples"))

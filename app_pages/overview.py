@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from studio import state
+from studio.session.models import session_studio
 from studio.ui.i18n import t
 from studio.ui.pages import STEPS
 from studio.ui.sidebar import model_label
@@ -16,7 +16,7 @@ def main():
             st.page_link(page.file, label=f"{number} · {t(f'overview.step.{page.name}')}", icon=page.icon)
             st.caption(t(f"overview.step.{page.name}.text"))
 
-    entry = state.studio().active()
+    entry = session_studio().active()
     st.subheader(t("overview.active"))
     if entry is None:
         st.info(t("sidebar.no_model"))

@@ -10,7 +10,8 @@ import streamlit as st
 from mnist_core.drawings.canvas import CANVAS, STROKE_WIDTHS
 from mnist_core.preprocess import MAX_UPLOAD_BYTES, EmptyDrawingError, ImageFileError, image_from_bytes
 from studio.predict import reading
-from studio import state
+from studio.session.dataset import get_data
+from studio.session.models import session_studio
 from studio.ui import urls
 from studio.ui.i18n import labels_in_this_language, t
 from studio.ui.sidebar import model_banner_ui
@@ -30,21 +31,21 @@ def source_ui() -> str:
 def draw_ui():
     """The canvas; returns its RGBA pixels, or None before anything is drawn."""
     from streamlit_drawable_canvas import st_canvas   # only inside a running app (see README)
-    st.caption(t("predict.draw.caption"))
-    slider, clear = st.columns([3, 1], vertical_alignment="bottom")
-    width = slider.slider(t("predict.stroke"), *STROKE_WIDTHS, 20, key="predict_stroke")
-    # A full-size Clear for fingers (the canvas' own toolbar icons are 22 px): a new key, a new canvas.
-    if clear.button(t("predict.clear"), icon=":material/ink_eraser:", width="stretch"):
-        st.session_state["predict_canvas_number"] = st.session_state.get("predict_canvas_number", 0) + 1
+    # The brush and a full-size Clear for fingers (the canvas' own toolbar icons are 22 px) in one
+    # row above the canvas, which keeps its place: a new key, a new canvas.
+    with st.container(horizontal=True, vertical_alignment="bottom", key="predict_tools"):
+        width = st.slider(t("predict.stroke"), *STROKE_WIDTHS, 20, key="predict_stroke", width=200)
+        if st.button(t("predict.clear"), icon=":material/ink_eraser:"):
+            st.session_state["predict_canvas_number"] = st.session_state.get("predict_canvas_number", 0) + 1
     result = st_canvas(stroke_width=width, stroke_color="#1e1b4b", background_color="",
                        height=CANVAS, width=CANVAS, drawing_mode="freedraw",
                        return_image_data=True,
                        key=f"predict_canvas_{st.session_state.get('predict_canvas_number', 0)}")
-    return result.image_data if result is not None else None
+    return (result.image_data, result.json_data) if result is not None else (None, None)
 
 
 def test_image_ui():
-    data = state.get_data()
+    data = get_data()
     if data is None:
         st.warning(t("predict.no_test_images"))
         return None, None
@@ -78,7 +79,7 @@ def upload_ui():
 
 @st.fragment
 def drawing_ui() -> None:
-    studio = state.studio()
+    studio = session_studio()
     entry, fresh = reading.answering(studio)
     if entry is None:
         st.error(t("predict.no_model"))
@@ -87,31 +88,33 @@ def drawing_ui() -> None:
     if fresh:
         reading.keep_link_fresh()
     source = source_ui()
-    left, right = st.columns([3, 2], gap="large")
+    # The input on the left and the answer on its right; on a phone the answer comes right under
+    # the canvas. Nothing above the canvas changes from one stroke to the next, so the canvas never
+    # moves under the pen (tests/browser/test_strokes.py).
+    left, right = st.columns([2, 3], gap="medium")
     label = None
     with left:
-        # Filled below, drawn above the input, at a height kept from the first stroke on (studio.ui.style):
-        # the canvas must not move under the pen between strokes.
-        answer = st.container(key="predict_answer_fresh" if fresh else "predict_answer")
+        strokes = None               # the canvas' json_data: the pen's strokes, read with the image
         if source == "draw":
-            picture = draw_ui()
+            picture, strokes = draw_ui()
         elif source == "test":
             picture, label = test_image_ui()
         else:
             picture = upload_ui()
-    with answer:
+    with right:
         if picture is None:
             st.info(t("predict.waiting_test" if source == "test" else "predict.waiting"))
+            if source == "draw":
+                st.caption(t("predict.draw.caption"))
             return
         try:
-            current = reading.seen(picture, prepared=source == "test")   # test images are MNIST's already
+            current, said = reading.seen(picture, entry, source=source, json_data=strokes)
         except EmptyDrawingError:
             st.info(t("predict.empty_canvas" if source == "draw" else "predict.empty_picture"))
             return
-        except ValueError:          # a code's message only: the library's English stays out of the page
+        except ValueError:          # a code's message only (CanvasDataError too): the library's English stays out of the page
             st.error(t("predict.unreadable"))
             return
-        said = current.reading(entry, photo=source == "upload")
         if fresh:
             ours, theirs = st.columns(2)
             with ours:
@@ -120,16 +123,14 @@ def drawing_ui() -> None:
                 reading.beside_ui(current)
         else:
             reading.answer_ui(said, label)
-    with left:      # below the input: what varies in height from one stroke to the next
         reading.withheld_ui(said)
         if fresh:
             reading.beside_note_ui(current, said)
+        reading.probabilities_ui(said)
+        reading.picture_ui(current, said)
         if source != "test":
             from studio.predict.teach import teach_ui
             teach_ui(entry, current.model_image, said)
-    with right:
-        reading.probabilities_ui(said)
-        reading.picture_ui(current, said)
     # The views that cost, below the answer: each a fragment of its own, called at the outer
     # fragment's top level (a fragment call copies the container stack it is called in).
     reading.compare_ui(current, entry.key)

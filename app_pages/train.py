@@ -2,7 +2,7 @@
 
 Training runs on a background thread owned by this session (mnist_core.runs.jobs); this page only
 starts it, polls it a few times a second while it runs, and draws. A finished run hands its model
-to the session (studio.state) and becomes the active model for Evaluate and Predict.
+to the session (studio.session.models) and becomes the active model for Evaluate and Predict.
 """
 
 import pandas as pd
@@ -10,7 +10,7 @@ import streamlit as st
 
 from studio.ui import charts, urls
 from studio.train import downloads, runs, uploads
-from studio import state
+from studio.session.models import MAX_MODELS, session_studio
 from studio.ui.i18n import labels_in_this_language, t
 from studio.train.measured import measured_text, milestone_columns
 from studio.predict.reading import CHOSEN_KEY as MODEL_CHOSEN
@@ -119,7 +119,7 @@ def device() -> str:
 # --- This session's models ------------------------------------------------------------------------
 
 def models_ui() -> None:
-    studio = state.studio()
+    studio = session_studio()
     mine = list(studio.models.values())
     st.subheader(t("train.session_models"))
     if mine:
@@ -133,7 +133,7 @@ def models_ui() -> None:
         } for m in mine])
         st.dataframe(table, hide_index=True, width="stretch", column_config={
             t("col.test_accuracy"): st.column_config.NumberColumn(format="percent")})
-        st.caption(t("train.keeps", limit=state.MAX_MODELS))
+        st.caption(t("train.keeps", limit=MAX_MODELS))
         overlay_ui(mine)
     else:
         st.caption(t("train.no_models"))
@@ -184,7 +184,7 @@ def main():
     st.title(t("train.title"))
     spec = settings_ui()
     preview_ui(spec)
-    running = bool(state.studio().running())
+    running = bool(session_studio().running())
     if st.button(t("train.start"), type="primary", icon=":material/play_arrow:", disabled=running,
                  help=t("train.in_progress") if running else None):
         runs.start_run(spec)

@@ -9,7 +9,8 @@ import streamlit as st
 
 from studio.ui import charts, figures, urls
 from studio.train import runs
-from studio import state
+from studio.session.dataset import require_data
+from studio.session.models import evaluation_report, session_studio
 from studio.ui.i18n import t
 from studio.ui.sidebar import model_banner_ui
 
@@ -81,7 +82,7 @@ def import_ui():
 
 
 def load_ui():
-    data = state.require_data()
+    data = require_data()
     st.code("(train_images, train_labels), (test_images, test_labels) = mnist.load_data()",
             language="python")
     arrays = {"train_images": data.x_train, "train_labels": data.y_train,
@@ -101,7 +102,7 @@ def load_ui():
 
 
 def show_ui():
-    data = state.require_data()
+    data = require_data()
     st.code("\n".join(["digit = test_images[0]", "plt.imshow(digit, cmap=plt.cm.binary)", "plt.show()"]),
             language="python")
     left, right = st.columns([1, 2])
@@ -127,7 +128,7 @@ def compile_ui():
 
 
 def prepare_ui():
-    data = state.require_data()
+    data = require_data()
     st.code("\n".join([comment("prepare"), "train_images = train_images.reshape((60000, 28 * 28))",
                        "train_images = train_images.astype(\"float32\") / 255",
                        "test_images = test_images.reshape((10000, 28 * 28))",
@@ -145,7 +146,7 @@ def prepare_ui():
 
 def one_hot_ui():
     from mnist_core.preprocess import one_hot
-    data = state.require_data()
+    data = require_data()
     st.code("\n".join([comment("one_hot"), "train_labels = to_categorical(train_labels)",
                        "test_labels = to_categorical(test_labels)"]), language="python")
     label = int(data.y_test[0])
@@ -158,7 +159,7 @@ def fit_ui():
     from mnist_core.networks.presets import TUTORIAL
     st.code(f"model.fit(train_images, train_labels, epochs={TUTORIAL.epochs}, "
             f"batch_size={TUTORIAL.batch_size})", language="python")
-    studio = state.studio()
+    studio = session_studio()
     running = bool(studio.running())
     if st.button(t("tutorial.fit.start"), type="primary", icon=":material/play_arrow:", disabled=running):
         runs.start_run(jobs.RunSpec.preset(TUTORIAL.name, seed=0))
@@ -166,20 +167,20 @@ def fit_ui():
 
 
 def evaluate_ui():
-    data = state.require_data()
-    entry = state.studio().active()
+    data = require_data()
+    entry = session_studio().active()
     model_banner_ui(entry)
-    report = state.report(entry, data)
+    report = evaluation_report(entry, data)
     st.code("\n".join(["test_loss, test_acc = model.evaluate(test_images, test_labels)",
                        "print(\"test_acc:\", test_acc)", f"# test_acc: {report.accuracy:.4f}"]),
             language="python")
 
 
 def predict_ui():
-    data = state.require_data()
-    entry = state.studio().active()
+    data = require_data()
+    entry = session_studio().active()
     model_banner_ui(entry)
-    row = state.report(entry, data).probabilities[1]
+    row = evaluation_report(entry, data).probabilities[1]
     named = [i for i in range(10) if row[i] == 1]        # the note's loop, run for real
     st.markdown(t("tutorial.predict.as_written"))
     st.code("\n".join(["res = model.predict(test_images)", "for i in range(10):",

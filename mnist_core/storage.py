@@ -28,6 +28,7 @@ from mnist_core.modelfile import cost
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 BEST_READER = MODELS / "default.keras"    # the bundled best reader of people's drawings (#17)
+PEN_READER = MODELS / "pen-reader.keras"  # the pen reader of drawings' strokes, joined to the best reader (#29)
 NOTE_NETWORK = MODELS / "tutorial.keras"  # the note's dense network, as the tutorial trains it
 METADATA_ENTRY = "mnist_studio.json"
 CONFIG_ENTRY, WEIGHTS_ENTRY = "config.json", "model.weights.h5"

@@ -10,7 +10,7 @@ from mnist_core.modelfile import cost
 from mnist_core import predict
 from mnist_core.networks import presets
 from studio.train import runs
-from studio import state
+from studio.session.bundled import BUNDLED
 
 from .conftest import ROOT
 from .test_app import open_page
@@ -54,7 +54,7 @@ def used_keys() -> set[str]:
     from mnist_core.runstore import store as runstore
     keys |= {f"store.error.{code}" for code in runstore.MESSAGES}
     keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
-    keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # keep.reason()
+    keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # opening.reason()
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
     from mnist_core.runs import jobs, runspec
@@ -70,7 +70,7 @@ def used_keys() -> set[str]:
     keys |= {f"figure.{prefix}series" for prefix in ("", "val_")} | {"figure.loss", "figure.accuracy"}
     keys |= {f"predict.source.{source}" for source in ("draw", "test", "upload")}
     keys |= {f"explore.pixels.{view}" for view in ("heatmap", "table")}
-    keys |= {f"bundled.{key}" for key in state.BUNDLED}
+    keys |= {f"bundled.{key}" for key in BUNDLED}
     from studio.ui import charts
     keys |= {f"chart.{field}" for field in charts.FIELDS}
     keys |= {f"train.device.{kind}" for kind in ("cpu", "gpu")}

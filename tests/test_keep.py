@@ -1,4 +1,4 @@
-"""Runs that last, on the Streamlit side (studio.store.keep, the class page) through AppTest."""
+"""Runs that last, on the Streamlit side (studio.store, the class page) through AppTest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 import pytest
 
 from mnist_core.runstore import RunStore, new_secret
-from studio.store import keep
+from studio.store import opening
+from studio.ui.markdown import plain
 
 from streamlit.testing.v1 import AppTest
 
@@ -22,16 +23,16 @@ def fresh_store(tmp_path, monkeypatch, mnist_path):
     """Each test its own SQLite file, and the app's process-wide store opened anew."""
     monkeypatch.setenv("MNIST_DATA", str(mnist_path))
     monkeypatch.setenv("MNIST_STUDIO_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(keep, "_store", None)
-    monkeypatch.setattr(keep, "_failure", None)
-    monkeypatch.setattr(keep, "_opening", False)
+    monkeypatch.setattr(opening, "_store", None)
+    monkeypatch.setattr(opening, "_failure", None)
+    monkeypatch.setattr(opening, "_opening", False)
     return tmp_path
 
 
 def as_browser(secret: str, page: str, **query) -> AppTest:
     """A new session of the browser whose cookie holds `secret`, on `page`."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["keep_secret"] = secret          # what keep.secret() reads from the cookie
+    at.session_state["keep_secret"] = secret          # what identity.secret() reads from the cookie
     at.run()
     at.switch_page(f"app_pages/{page}.py")
     for name, value in query.items():
@@ -47,7 +48,7 @@ def store_at(folder) -> RunStore:
 
 @pytest.mark.parametrize("text", [HOSTILE, "a_b*c`d[e](f)#g<h>|i$j:k~l\\m", "plain 名字 123"])
 def test_plain_escapes_every_markdown_mark_and_keeps_the_text(text):
-    escaped = keep.plain(text)
+    escaped = plain(text)
     assert re.sub(r"\\(.)", r"\1", escaped) == text
     assert not re.search(r"(?<!\\)[!*_`\[\]()#<>|$:~]", escaped.replace("\\\\", ""))
 
@@ -72,7 +73,7 @@ def test_the_class_page_creates_publishes_and_hides_with_hostile_names(fresh_sto
     code = at.query_params["code"]
     key = at.session_state["board_keys"][code]
     assert [c.value for c in at.code][:2] == [f"/class?code={code}", key]
-    assert at.subheader[0].value == keep.plain("Maths " + HOSTILE)      # escaped: shown as typed
+    assert at.subheader[0].value == plain("Maths " + HOSTILE)      # escaped: shown as typed
     # A learner with a saved run publishes it under a hostile name.
     store = store_at(fresh_store)
     secret = new_secret()
@@ -106,15 +107,15 @@ def test_the_store_is_tried_again_in_the_background_and_comes_back(fresh_store):
     import time
     damaged = fresh_store / "mnist-studio.sqlite3"
     damaged.write_bytes(b"not a database" * 1000)
-    assert keep.get_store() is None and keep.problem() == "the database file is damaged"
+    assert opening.get_store() is None and opening.problem() == "the database file is damaged"
     damaged.unlink()                                     # repaired
-    assert keep.get_store() is None                      # not retried before RETRY_SECONDS
-    keep._failure = (time.monotonic() - keep.RETRY_SECONDS - 1, keep._failure[1])
+    assert opening.get_store() is None                      # not retried before RETRY_SECONDS
+    opening._failure = (time.monotonic() - opening.RETRY_SECONDS - 1, opening._failure[1])
     started = time.monotonic()
-    assert keep.get_store() is None                      # the retry runs on its own thread
+    assert opening.get_store() is None                      # the retry runs on its own thread
     assert time.monotonic() - started < 0.5
     deadline = time.monotonic() + 30
-    while keep.get_store() is None:
+    while opening.get_store() is None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert keep.problem() is None and keep.get_store().counts()["runs"] == 0
+    assert opening.problem() is None and opening.get_store().counts()["runs"] == 0

@@ -128,3 +128,15 @@ def test_a_drawing_is_read_once_per_drawing(mnist, monkeypatch):
     at.session_state["predict_compare_open"] = True
     at.run()
     assert len(calls) == 1 and metric(at, "Prediction").value == "7"
+
+
+@pytest.mark.parametrize("page, answering, not_answering", [("predict", "best CNN", "the note's network"),
+                                                            ("evaluate", "the note's network", "best CNN")])
+def test_the_sidebar_names_the_model_answering_on_the_page(page, answering, not_answering):
+    """A fresh link: Predict answers with the best reader, Evaluate with the note's network; the
+    sidebar's "Model" names the same one as the page's banner (#27)."""
+    at = open_page(page, index="3")
+    assert not at.exception
+    banner = "\n".join(i.value for i in at.info)
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert answering in banner and answering in sidebar and not_answering not in sidebar

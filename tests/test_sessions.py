@@ -7,7 +7,8 @@ import weakref
 import pytest
 
 from studio.session import lifecycle
-from studio import state
+from studio.session.bundled import DEFAULT_KEY
+from studio.session.models import MAX_MODELS, SessionModel, Studio
 
 from .test_app import open_page, start_tiny_run, wait_for
 
@@ -23,25 +24,34 @@ class FakeOutcome:
 
 
 def entry(number):
-    return state.SessionModel(f"upload-{number}", f"upload {number}", "upload", {}, model=object())
+    return SessionModel(f"upload-{number}", f"upload {number}", "upload", {}, model=object())
 
 
 def test_a_session_keeps_a_handful_of_models_and_says_which_it_dropped():
-    studio = state.Studio()
-    for number in range(1, state.MAX_MODELS + 1):
+    studio = Studio()
+    for number in range(1, MAX_MODELS + 1):
         studio.add(entry(number))
     studio.active_key = "upload-1"                    # the oldest is the active one: it stays
     dropped = studio.models["upload-2"]
     studio.add(entry(9), activate=False)
-    assert len(studio.models) == state.MAX_MODELS and "upload-1" in studio.models
+    assert len(studio.models) == MAX_MODELS and "upload-1" in studio.models
     assert "upload-2" not in studio.models and dropped.model is None     # released, not just unlisted
     notices = studio.take_notices()
-    assert notices == [("notice.dropped", {"name": "upload 2", "limit": state.MAX_MODELS})]
+    assert notices == [("notice.dropped", {"name": "upload 2", "limit": MAX_MODELS})]
     assert studio.take_notices() == []                # each notice is shown once
 
 
+def test_runs_restored_from_the_store_are_continued_not_renumbered():
+    studio = Studio()
+    assert [studio.next_number(), studio.next_number()] == [1, 2]
+    studio.continue_numbers_after(7)                  # the store gave back runs up to run 7
+    assert studio.next_number() == 8
+    studio.continue_numbers_after(3)                  # an older run restored later: no number reused
+    assert studio.next_number() == 9
+
+
 def test_a_finished_run_hands_its_model_over_and_becomes_active():
-    studio = state.Studio()
+    studio = Studio()
     hand_over = studio.run_finished("run-1", "run 1 · dense")
     hand_over(FakeOutcome({"test_accuracy": 0.97}))
     studio.settle()                                   # the page's next run applies it
@@ -50,21 +60,21 @@ def test_a_finished_run_hands_its_model_over_and_becomes_active():
 
 
 def test_release_gives_everything_back_and_stops_jobs():
-    studio = state.Studio()
+    studio = Studio()
     model = entry(1)
     studio.add(model)
     stopped = threading.Event()
     studio.add_job("run-2", type("Job", (), {"stop": stopped.set, "done": False})())
     studio.release()
     assert studio.released and studio.models == {} and studio.jobs == {} and stopped.is_set()
-    assert model.model is None and studio.active_key == state.DEFAULT_KEY
+    assert model.model is None and studio.active_key == DEFAULT_KEY
     studio.run_finished("run-2", "late")(FakeOutcome({}))   # a run that ends after the session
     studio.settle()
     assert studio.models == {}
 
 
 def test_absent_sessions_are_released_after_the_grace_period(monkeypatch):
-    watched = {"here": state.Studio(), "gone": state.Studio()}
+    watched = {"here": Studio(), "gone": Studio()}
     monkeypatch.setattr(lifecycle, "_watched", dict(watched))
     absent = {}
     active = {"here"}

@@ -2,12 +2,17 @@
 reading what the latest benchmark measured."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from mnist_core.networks import presets
 from mnist_core.runs import runspec
 from mnist_core.runs.runspec import RunSpec
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_time_to_is_the_first_epoch_end_at_or_past_each_milestone():
@@ -44,16 +49,17 @@ def test_a_finished_run_carries_its_milestones(small_mnist):
 
 def test_preset_cards_read_the_latest_benchmark(tmp_path, monkeypatch):
     """bench/run.py records each preset's seeds; the Train page's card reads them, never typed."""
+    from bench.table import record_measured
     from studio.train import measured as cards
     measured = tmp_path / "benchmarks.json"
-    monkeypatch.setattr(cards, "MEASURED", measured)
+    monkeypatch.setattr(presets, "MEASURED", measured)
     cards._measured.clear()
     assert cards.measured_text("cnn_fast") is None          # no benchmark yet: no figures at all
-    cards.record_measured("cnn_fast", commit="abc1234", figures={"seeds": [1, 2, 3], "test_accuracy": [0.9915, 0.9931, 0.9924],
-                                     "seconds": [12.0, 13.0, 14.0],
-                                     "time_to": {"0.98": [5.0, 6.0, 7.0], "0.99": [11.0, None, 13.0]}})
-    cards.record_measured("cnn_best", commit="abc1234", figures={"seeds": [1], "test_accuracy": [0.9966],
-                                                                 "seconds": [560.0], "time_to": {"0.99": [100.0]}})
+    record_measured("cnn_fast", figures={"seeds": [1, 2, 3], "test_accuracy": [0.9915, 0.9931, 0.9924],
+                                         "seconds": [12.0, 13.0, 14.0],
+                                         "time_to": {"0.98": [5.0, 6.0, 7.0], "0.99": [11.0, None, 13.0]}})
+    record_measured("cnn_best", figures={"seeds": [1], "test_accuracy": [0.9966],
+                                         "seconds": [560.0], "time_to": {"0.99": [100.0]}})
     assert set(json.loads(measured.read_text())) == {"cnn_fast", "cnn_best"}   # one run adds, keeps others
     cards._measured.clear()
     text = cards.measured_text("cnn_fast")
@@ -63,6 +69,16 @@ def test_preset_cards_read_the_latest_benchmark(tmp_path, monkeypatch):
     measured.write_text("{not json")
     cards._measured.clear()
     assert cards.measured_text("cnn_fast") is None
+
+
+def test_the_bench_records_the_cards_without_streamlit_or_tensorflow(tmp_path):
+    """bench/run.py, its sections and the cards' JSON writer import neither (#27): writing a file
+    needs no Streamlit, and a section imports TensorFlow only when it measures."""
+    code = ("import sys; import bench.run; from bench import table; "
+            f"table.record_measured('dense', {{'seeds': [1]}}, path=__import__('pathlib').Path({str(tmp_path / 'b.json')!r})); "
+            "print(sorted(m for m in ('streamlit', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]" and "dense" in json.loads((tmp_path / "b.json").read_text())
 
 
 @pytest.mark.parametrize("metadata, expected", [

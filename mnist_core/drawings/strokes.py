@@ -9,7 +9,7 @@ learns to be unsure about (outlier exposure); and, at share 0 since real writers
 digits in this module's own generated styles. Every drawing is prepared as the app prepares one
 (`canvas_to_mnist`).
 
-The benchmark (bench/drawn_digits.py) draws its non-digits with code of its own, and measures
+The benchmark's held-out hand (bench/heldout.py) draws its non-digits with code of its own, and measures
 digits on writers this module never sees (pendigits.HELD_OUT_WRITERS).
 """
 

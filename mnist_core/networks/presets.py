@@ -7,7 +7,9 @@ TensorFlow. (Titles and descriptions, in each language, are in studio/ui/locales
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .hparams import Param
 
@@ -129,6 +131,19 @@ def strided_blocks(filters: int, conv_layers: int) -> list[tuple[int, int, int]]
     return [(filters, 5, 2), (2 * filters, 3, 2), (2 * filters, 3, 1)][:conv_layers]
 
 
-__all__ = ["ARCHITECTURES", "Architecture", "OPTIMIZERS", "PRESET_VALIDATION", "Param", "TUTORIAL",
-           "architecture", "architecture_defaults", "recipe", "strided_blocks",
+# What the benchmark measured of each preset (`python bench/run.py --only speed best`, written by
+# bench/table.py, never typed): the Train page's preset cards read it.
+MEASURED = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.json"
+
+
+def measured(path: Path | None = None) -> dict:
+    """{arch: {"when", "commit", "cpu_cores", "seeds", "test_accuracy", "seconds", "time_to"}}, or {}."""
+    try:
+        return json.loads((path or MEASURED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):      # no benchmark run yet (or a damaged file): no figures
+        return {}
+
+
+__all__ = ["ARCHITECTURES", "Architecture", "MEASURED", "OPTIMIZERS", "PRESET_VALIDATION", "Param", "TUTORIAL",
+           "architecture", "architecture_defaults", "measured", "recipe", "strided_blocks",
            "validate_hparams"]

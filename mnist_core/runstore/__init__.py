@@ -2,10 +2,10 @@
 
 from . import bounds
 from .store import (BoardEntry, ClassInfo, RunRecord, RunStore, StoreError, database_url,
-                    default_data_dir, digest, is_token, new_secret)
+                    default_data_dir, is_token, new_secret, token_hash)
 
 __all__ = ["BoardEntry", "ClassInfo", "RunRecord", "RunStore", "StoreError", "bounds",
-           "database_url", "default_data_dir", "digest", "is_token", "new_secret", "open_store"]
+           "database_url", "default_data_dir", "is_token", "new_secret", "open_store", "token_hash"]
 
 
 def open_store(environ=None) -> RunStore:

@@ -53,7 +53,7 @@ class StoreError(Exception):
         super().__init__(MESSAGES[code].format(**values))
 
 
-def digest(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
@@ -191,7 +191,7 @@ class RunStore:
         None for a secret never seen (a visitor who only reads leaves no row)."""
         if not is_token(secret):
             raise ValueError("a learner's secret is 16-64 url-safe characters")
-        hashed, now = digest(secret), self._now()
+        hashed, now = token_hash(secret), self._now()
 
         def find_or_create(connection):
             found = connection.execute(sa.select(learners.c.id).where(
@@ -269,7 +269,7 @@ class RunStore:
                 if made >= bounds.CLASSES_PER_LEARNER_PER_DAY:
                     raise StoreError("too_many_classes", limit=bounds.CLASSES_PER_LEARNER_PER_DAY)
             connection.execute(classes.insert().values(
-                code_hash=digest(code), teacher_hash=digest(key), name=name, created_by=learner_id,
+                code_hash=token_hash(code), teacher_hash=token_hash(key), name=name, created_by=learner_id,
                 created_at=now))
         self._run(work)
         return code, key
@@ -420,7 +420,7 @@ def _clean(name, limit: int) -> str:
 def _class(connection, code: str) -> ClassInfo:
     if not is_token(code):
         raise StoreError("no_such_class")
-    hashed = digest(code)
+    hashed = token_hash(code)
     row = connection.execute(sa.select(classes).where(classes.c.code_hash == hashed)).first()
     if row is None or not hmac.compare_digest(row.code_hash, hashed):
         raise StoreError("no_such_class")
@@ -430,7 +430,7 @@ def _class(connection, code: str) -> ClassInfo:
 def _teacher(connection, code: str, key: str) -> ClassInfo | None:
     info = _class(connection, code)
     stored = connection.execute(sa.select(classes.c.teacher_hash).where(classes.c.id == info.id)).scalar()
-    given = digest(key) if is_token(key) else ""
+    given = token_hash(key) if is_token(key) else ""
     return info if hmac.compare_digest(stored, given) else None
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from studio.session import bundled, dataset
 from studio.ui import charts
-from studio import state
+from studio.session.models import SessionModel, loaded, session_studio
 from studio.ui.i18n import labels_in_this_language, t
 
 MAP_POINTS = 2000      # test images on the map (all 10,000 would cost the browser, not the story)
@@ -53,14 +53,14 @@ def _build_lookups(model, data):
     return index, feature_map, data.y_test[::every]
 
 
-def lookups(entry: state.SessionModel):
+def lookups(entry: SessionModel):
     """(NeighbourIndex over the 60,000 training images, FeatureMap of the test set, its labels):
     once per bundled model per server, once per own model per session (released with it)."""
     if entry.kind == "bundled":
         return bundled_lookups(entry.key)
     if entry.inside is None:
-        model, _ = state.loaded(entry)
-        entry.inside = _build_lookups(model, state.get_data())
+        model, _ = loaded(entry)
+        entry.inside = _build_lookups(model, dataset.get_data())
     return entry.inside
 
 
@@ -69,7 +69,7 @@ def lookups(entry: state.SessionModel):
 VIEWS = ("layers", "evidence", "neighbours", "map", "break")
 
 
-def inside_ui(entry: state.SessionModel, image: np.ndarray, guess: int) -> None:
+def inside_ui(entry: SessionModel, image: np.ndarray, guess: int) -> None:
     """One view at a time, computed only when chosen (none at first): a drawing costs the views
     you look at, not all five (which matters when the server's cores are also training)."""
     st.subheader(t("inside.title"))
@@ -80,19 +80,19 @@ def inside_ui(entry: state.SessionModel, image: np.ndarray, guess: int) -> None:
     if view is None:
         st.caption(t("inside.pick"))
         return
-    model, _ = state.loaded(entry)
+    model, _ = loaded(entry)
     if view == "layers":
         layers_ui(model, image)
     elif view == "evidence":
         evidence_ui(model, image, guess)
     elif view == "break":
         break_ui(entry, model, image, guess)
-    elif state.get_data() is None:
+    elif dataset.get_data() is None:
         st.info(t("inside.needs_data"))
     else:
         with st.spinner(t("inside.indexing")):
             index, feature_map, map_labels = lookups(entry)
-        data = state.get_data()
+        data = dataset.get_data()
         if view == "neighbours":
             found, distances = index.nearest(image, k=10)
             charts.digit_row(data.x_train[found], [f"#{i}: {data.y_train[i]}" for i in found],
@@ -118,7 +118,7 @@ def map_ui(entry, model, image, feature_map, map_labels, data) -> None:
         if picked is None:
             st.caption(t("inside.map.click"))
             return
-        _, predictor = state.loaded(entry)
+        _, predictor = loaded(entry)
         reading = predictor.read(data.x_test[picked].astype(np.float32) / 255)
         st.image(charts.digit(data.x_test[picked], 4), width=112, alt=charts.digit_alt(data.y_test[picked], reading.digit),
                  caption=t("inside.map.picked", index=picked, label=int(data.y_test[picked]),
@@ -142,7 +142,7 @@ def _reset_break() -> None:
     st.session_state["break_off"], st.session_state["break_noise"] = 0, 0.0
 
 
-def break_ui(entry: state.SessionModel, model, image: np.ndarray, guess: int) -> None:
+def break_ui(entry: SessionModel, model, image: np.ndarray, guess: int) -> None:
     """Switch off units or add noise in a copy of the model (this session's only) and see what
     the answer and the layers do; Reset gives the intact model back."""
     from mnist_core import inspect
@@ -179,7 +179,7 @@ def _broken(entry, model, layer: str, share: int, noise: float):
     """The broken copy for these settings, kept in the session (one at a time, released with it)."""
     from mnist_core import inspect
     from mnist_core.predict import Predictor
-    studio = state.studio()
+    studio = session_studio()
     settings = (entry.key, layer, share, noise)
     if studio.broken is None or studio.broken[0] != settings:
         units = dict(inspect.breakable_layers(model))[layer]

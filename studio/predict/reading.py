@@ -16,34 +16,35 @@ import numpy as np
 import streamlit as st
 
 from studio.ui import charts
-from studio import state
+from studio.session.bundled import BUNDLED, DEFAULT_KEY
+from studio.session.models import SessionModel, Studio, bundled_entries, bundled_entry, loaded
 from studio.ui.i18n import t
 
 FRESH_READER = "best"            # a fresh link's Predict answers with the best reader ...
-BESIDE = state.DEFAULT_KEY       # ... and shows the note's network's answer beside it
+BESIDE = DEFAULT_KEY              # ... and shows the note's network's answer beside it
 CHOSEN_KEY = "model_chosen"      # set when the learner picks a model (Train's choice)
 PICTURE_SCALE = 5                # the 28x28 the model sees, drawn 140 px wide
 
 
-def answering(studio: state.Studio) -> tuple[state.SessionModel | None, bool]:
+def answering(studio: Studio) -> tuple[SessionModel | None, bool]:
     """The model that answers on Predict, and whether it is a fresh link's best reader.
 
     Before the learner trains, uploads, teaches or picks a model, the best reader answers here
     (the other pages keep the note's network, the model of the tutorial's story)."""
-    fresh = (studio.active_key == state.DEFAULT_KEY and not studio.models
-             and not st.session_state.get(CHOSEN_KEY) and state.BUNDLED[FRESH_READER].exists())
+    fresh = (studio.active_key == DEFAULT_KEY and not studio.models
+             and not st.session_state.get(CHOSEN_KEY) and BUNDLED[FRESH_READER].exists())
     if fresh:
         return bundled(FRESH_READER), True
     return studio.active(), False
 
 
-_metadata: dict = {}     # the bundled files' metadata, read once (state's cache hands out copies)
+_metadata: dict = {}     # the bundled files' metadata, read once (the session's cache hands out copies)
 
 
-def bundled(key: str) -> state.SessionModel:
+def bundled(key: str) -> SessionModel:
     if key not in _metadata:
-        _metadata[key] = state.bundled_entry(key).metadata
-    return state.SessionModel(key, t(f"bundled.{key}"), "bundled", _metadata[key])
+        _metadata[key] = bundled_entry(key).metadata
+    return SessionModel(key, t(f"bundled.{key}"), "bundled", _metadata[key])
 
 
 def note_link_choice() -> None:
@@ -68,14 +69,15 @@ def digest(picture: np.ndarray) -> str:
 
 @dataclass
 class Seen:
-    """One drawing, as the model sees it; readings by model key, computed when first asked."""
+    """One drawing, as the model sees it; readings by model key, computed when first asked (the
+    answering model's reading comes from `seen`, the others read the same 28x28)."""
     key: str
     model_image: np.ndarray
     steps: object = None              # the preprocessing steps (drawings and photos, not test images)
     readings: dict = field(default_factory=dict)
     png: bytes | None = None
 
-    def reading(self, entry: state.SessionModel, photo: bool = False):
+    def reading(self, entry: SessionModel, photo: bool = False):
         if (entry.key, photo) not in self.readings:
             self.readings[entry.key, photo] = predictor(entry).read(self.model_image, photo=photo)
         return self.readings[entry.key, photo]
@@ -90,34 +92,47 @@ class Seen:
         return self.png
 
 
-_bundled_predictors: dict = {}     # the server's bundled Predictors, as state.loaded gives them
+_bundled_predictors: dict = {}     # the server's bundled Predictors, as `loaded` gives them
 
 
-def predictor(entry: state.SessionModel):
-    """The entry's Predictor; a bundled one without state.loaded's spinner (a timer thread a
+def predictor(entry: SessionModel):
+    """The entry's Predictor; a bundled one without `loaded`'s spinner (a timer thread a
     call) once it is loaded: a drawing asks for two."""
     if entry.kind != "bundled":
-        return state.loaded(entry)[1]
+        return loaded(entry)[1]
     if entry.key not in _bundled_predictors:
-        _bundled_predictors[entry.key] = state.loaded(entry)[1]
+        _bundled_predictors[entry.key] = loaded(entry)[1]
     return _bundled_predictors[entry.key]
 
 
-def seen(picture: np.ndarray, *, prepared: bool) -> Seen:
-    """The session's Seen for this picture (the last one is kept). `prepared`: an MNIST test image,
-    used as it is; otherwise MNIST's preprocessing. Raises EmptyDrawingError / ValueError."""
-    from mnist_core.preprocess import canvas_to_mnist_steps, to_model_input
-    key = digest(picture) + ("prepared" if prepared else "")
+def pen_for(entry: SessionModel):
+    """The pen reader joins the bundled best reader only: how the two combine was chosen with it."""
+    from studio.session import bundled as shipped
+    return shipped.pen() if entry.kind == "bundled" and entry.key == FRESH_READER else None
+
+
+def seen(picture: np.ndarray, entry: SessionModel, *, source: str, json_data=None) -> tuple[Seen, object]:
+    """The session's Seen for this picture (the last one is kept) and `entry`'s reading of it. A test
+    image ("test") is MNIST's already; a drawing ("draw") is read by mnist_core.predict.read_canvas with
+    its strokes (`json_data`), an upload as a photo. Raises EmptyDrawingError / ValueError."""
+    import json
+
+    from mnist_core.predict import read_canvas
+    from mnist_core.preprocess import to_model_input
+    strokes = json.dumps(json_data, sort_keys=True, default=str) if source == "draw" and json_data else ""
+    key = digest(picture) + source + hashlib.blake2b(strokes.encode(), digest_size=8).hexdigest()
+    photo = source == "upload"
     last = st.session_state.get("predict_seen")
-    if last is not None and last.key == key:
-        return last
-    if prepared:
-        current = Seen(key, to_model_input(picture))
-    else:
-        steps = canvas_to_mnist_steps(picture)
-        current = Seen(key, steps.centred, steps)
-    st.session_state["predict_seen"] = current
-    return current
+    if last is None or last.key != key:
+        if source == "test":
+            last = Seen(key, to_model_input(picture))
+        else:
+            said = read_canvas(picture, json_data if source == "draw" else None, predictor(entry), pen_for(entry),
+                               photo=photo)
+            last = Seen(key, said.image, said.steps)
+            last.readings[entry.key, photo] = said
+        st.session_state["predict_seen"] = last
+    return last, last.reading(entry, photo=photo)
 
 
 def shown(reading) -> str:
@@ -162,6 +177,10 @@ def beside_note_ui(current: Seen, reading) -> None:
 
 def probabilities_ui(reading) -> None:
     charts.probabilities(reading.probabilities, reading.guess, height=200)
+    if reading.readers:     # the best reader read the picture and the pen's strokes: one answer from two
+        image, pen = (reading.readers[name] for name in ("image", "pen"))
+        st.caption(t("predict.two_readers", image=int(image.argmax()), image_p=f"{image.max():.0%}",
+                     pen=int(pen.argmax()), pen_p=f"{pen.max():.0%}"))
 
 
 def picture_ui(current: Seen, reading) -> None:
@@ -175,15 +194,15 @@ def compare_ui(current: Seen, answering_key: str) -> None:
     with st.expander(t("predict.compare"), key="predict_compare_open", on_change="rerun") as box:
         if not box.open:
             return
-        columns = st.columns(len(state.BUNDLED))
-        for column, entry in zip(columns, state.bundled_entries()):
+        columns = st.columns(len(BUNDLED))
+        for column, entry in zip(columns, bundled_entries()):
             reading = current.reading(entry)
             column.metric(entry.name + (" ✓" if entry.key == answering_key else ""), shown(reading))
             column.caption(t("predict.sure", p=f"{reading.confidence:.0%}"))
 
 
 @st.fragment
-def inspector_ui(current: Seen, entry: state.SessionModel) -> None:
+def inspector_ui(current: Seen, entry: SessionModel) -> None:
     """MNIST's preprocessing step by step, beside a plain resize (drawings and photos only)."""
     with st.expander(t("predict.inspector.title"), key="predict_inspector_open", on_change="rerun") as box:
         if not box.open:
@@ -207,7 +226,7 @@ def inspector_ui(current: Seen, entry: state.SessionModel) -> None:
 
 
 @st.fragment
-def inside_ui(current: Seen, entry: state.SessionModel, guess: int) -> None:
+def inside_ui(current: Seen, entry: SessionModel, guess: int) -> None:
     """The Inside view in its own fragment: its controls rerun it alone, not the drawing."""
     from .inside import inside_ui as draw_inside
     draw_inside(entry, current.model_image, guess)

@@ -14,7 +14,8 @@ import streamlit as st
 
 from mnist_core.runs.lessons import DONE, FAILED, LessonQueue, LessonsFull
 
-from studio import state
+from studio.session.dataset import get_data
+from studio.session.models import SessionModel, Studio, evaluation_report, loaded, session_studio
 from studio.ui.i18n import ordinal, t
 
 LESSONS = LessonQueue()
@@ -53,12 +54,12 @@ def wait_for(lesson, show, seconds: float | None = None) -> str:
             lesson.cancel()
 
 
-def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> None:
+def teach_ui(entry: SessionModel, model_image: np.ndarray, reading) -> None:
     """'Wrong? Teach it': pick the right answer, learn it, show MNIST accuracy before and after."""
     from mnist_core.runs.corrections import MAX_CORRECTIONS, to_npz
     from mnist_core.drawings.pendigits import HELD_OUT_WRITERS
     from mnist_core.preprocess import NOT_A_DIGIT
-    studio = state.studio()
+    studio = session_studio()
     with st.expander(t("teach.title"), icon=":material/school:",
                      expanded=bool(studio.lesson) or not reading.sure):
         st.caption(t("teach.caption"))
@@ -67,7 +68,7 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
                           key="teach_label")
         if st.button(t("teach.learn"), icon=":material/model_training:", disabled=choice is None,
                      type="primary"):
-            data = state.get_data()
+            data = get_data()
             outcome = "no_data" if data is None else _teach(studio, entry, model_image, int(choice), data)
             if outcome == DONE:
                 st.rerun()          # the taught copy answers now, on every page
@@ -94,7 +95,7 @@ def teach_ui(entry: state.SessionModel, model_image: np.ndarray, reading) -> Non
             st.caption(t("teach.download.help", limit=MAX_CORRECTIONS))
 
 
-def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: int, data) -> str:
+def _teach(studio: Studio, entry: SessionModel, model_image, label: int, data) -> str:
     """Add the correction and learn all of them: DONE, or why not ("busy", "timed_out", FAILED,
     or DROPPED when the session was released meanwhile); the correction is kept either way."""
     from mnist_core.runs.corrections import MAX_CORRECTIONS
@@ -103,12 +104,12 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     if entry.key != TAUGHT_KEY or base is None or (base.kind != "bundled" and base.model is None):
         studio.lesson_base = entry
     base = studio.lesson_base
-    base_model, base_predictor = state.loaded(base)
+    base_model, base_predictor = loaded(base)
     studio.corrections = (studio.corrections + [(np.asarray(model_image, np.float32), label)])[-MAX_CORRECTIONS:]
     images = np.stack([image for image, _ in studio.corrections])
     labels = np.array([digit for _, digit in studio.corrections])
     started = time.perf_counter()
-    before = state.report(base, data).accuracy
+    before = evaluation_report(base, data).accuracy
     try:
         lesson = LESSONS.submit(
             lambda keep_going: _learn(base_model, images, labels, data, base_predictor, keep_going),
@@ -128,7 +129,7 @@ def _teach(studio: state.Studio, entry: state.SessionModel, model_image, label: 
     name = t("teach.model_name", base=base.name, n=len(labels))
     metadata = {**base.metadata, "name": name, "corrections": len(labels), "tuned_from": base.key,
                 "test_accuracy": after.accuracy, "test_accuracy_before": before}
-    studio.add(state.SessionModel(TAUGHT_KEY, name, "tuned", metadata, model=tuned,
+    studio.add(SessionModel(TAUGHT_KEY, name, "tuned", metadata, model=tuned,
                                   predictor=predictor, report=after))
     studio.lesson = {"count": len(labels), "base_name": base.name, "before": before,
                      "after": after.accuracy, "seconds": time.perf_counter() - started,

@@ -39,6 +39,8 @@ def _warm() -> None:
         for key in bundled.available():
             _, predictor = bundled.model(key)
             predictor.predict_proba(np.zeros((1, 28, 28), np.float32))   # traced once, now
+        if bundled.pen() is not None:
+            bundled.pen().predict_proba([np.array([[0.0, 0.0], [1.0, 1.0]])])
         _log.info("warm-up: data and bundled models ready after %.1f s", time.perf_counter() - started)
         for key in bundled.available():      # the Inside view's indexes, the slow part
             inside.bundled_lookups(key)

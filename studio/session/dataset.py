@@ -51,7 +51,7 @@ def loaded_yet() -> bool:
     return _origin is not None
 
 
-def status() -> str:
+def data_status() -> str:
     """Where the data came from, or why it is missing, without loading it: pages that need no
     data (Overview, Predict) must not pay for it, nor wait on a download attempt offline."""
     if _origin:

@@ -12,7 +12,6 @@ nobody will free.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from dataclasses import dataclass, field
 
@@ -72,11 +71,18 @@ class Studio:
         self._jobs: dict[str, object] = {}       # key -> TrainingJob, for its live charts
         self._arrivals: list[tuple] = []         # (key, name, TrainedRun) from training threads
         self._notices: list[tuple[str, dict]] = []   # (catalogue key, values) to show once
-        self._counter = itertools.count(1)
+        self._last_number = 0                    # runs and uploads are numbered 1, 2, ... per session
         self._lock = threading.Lock()
 
     def next_number(self) -> int:
-        return next(self._counter)
+        with self._lock:
+            self._last_number += 1
+            return self._last_number
+
+    def continue_numbers_after(self, number: int) -> None:
+        """New runs continue the count of runs restored from the store (never reusing a number)."""
+        with self._lock:
+            self._last_number = max(self._last_number, number)
 
     # --- the page thread -------------------------------------------------------------------------
 
@@ -193,7 +199,7 @@ class Studio:
             self.active_key = bundled.DEFAULT_KEY
 
 
-def studio() -> Studio:
+def session_studio() -> Studio:
     """This session's studio. A session whose studio was released while it was away (its tab
     closed, then came back) starts afresh and is told so."""
     current = st.session_state.get("studio")
@@ -229,7 +235,7 @@ def loaded(entry: SessionModel):
     return model, entry.predictor
 
 
-def report(entry: SessionModel, data: MnistData):
+def evaluation_report(entry: SessionModel, data: MnistData):
     """The test-set evaluation of a model: once per bundled model per server, once per own model."""
     if entry.kind == "bundled":
         return bundled.report(entry.key)

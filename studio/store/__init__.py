@@ -1,2 +1,4 @@
-"""Runs that last, on the Streamlit side: who this browser is, its runs saved to and restored from
-mnist_core.runstore, and the class board. Imports mnist_core, studio.session and studio.ui."""
+"""Runs that last, on the Streamlit side, one job a module: `opening` (the process's store, opened
+off the page threads, retried, swept), `identity` (who this browser is: its cookie), `saving` (a
+finished run written once), `restoring` (a learner's runs brought back), `note` (the sidebar's note),
+`board` (the class board). Imports mnist_core, studio.session and studio.ui."""

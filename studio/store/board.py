@@ -1,7 +1,7 @@
 """A class board (issue #20): what the class page shows, from the store's plain records.
 
 Names a visitor typed (class names, display names) reach the page only as table cells, chart data
-or Markdown with every punctuation mark escaped (keep.plain): never as markup.
+or Markdown with every punctuation mark escaped (studio.ui.markdown.plain): never as markup.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import streamlit as st
 from mnist_core.runstore import StoreError
 
 from studio.ui import charts
-from . import keep
-from studio import state
+from .opening import error_text, get_store, problem
+from studio.session.models import SessionModel, session_studio
 from studio.ui.i18n import t
 
 REFRESH_SECONDS = 5          # the board redraws itself this often: runs appear while you watch
@@ -85,16 +85,17 @@ def confusions_ui(entries) -> None:
                               count=f"{int(total[true_digit, predicted]):,}"))
 
 
-def live_ui(code: str) -> list:
-    """The board itself (the page redraws it every REFRESH_SECONDS) -> its entries."""
-    store = keep.get_store()
+def entries_ui(code: str) -> list:
+    """The board's entries as a table and charts (the page redraws them every REFRESH_SECONDS)
+    -> the entries."""
+    store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=keep.problem() or ""))
+        st.warning(t("store.unavailable", detail=problem() or ""))
         return []
     try:
         entries = store.board(code)
     except StoreError as exc:
-        st.warning(keep.error_text(exc))
+        st.warning(error_text(exc))
         return []
     if not entries:
         st.info(t("board.empty"))
@@ -109,13 +110,17 @@ def live_ui(code: str) -> list:
 def open_entry(code: str, entry_id: int, page: str) -> None:
     """A published run as this session's read-only model, opened in Evaluate or Predict."""
     from mnist_core.storage import ModelFileError
+    store = get_store()
+    if store is None:           # the store went away since the board was drawn
+        st.error(t("store.unavailable", detail=problem() or ""))
+        return
     try:
         with st.spinner(t("model.loading")):
-            model, metadata = keep.get_store().entry_model(code, entry_id)
-    except (StoreError, ModelFileError, AttributeError) as exc:
-        st.error(keep.error_text(exc) if isinstance(exc, StoreError) else t("store.error.no_such_run"))
+            model, metadata = store.entry_model(code, entry_id)
+    except (StoreError, ModelFileError) as exc:
+        st.error(error_text(exc) if isinstance(exc, StoreError) else t("store.error.no_such_run"))
         return
-    studio = state.studio()
-    studio.add(state.SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
-                                  metadata, model=model))
+    studio = session_studio()
+    studio.add(SessionModel(f"class-{entry_id}", t("board.entry_model", number=entry_id), "published",
+                            metadata, model=model))
     st.switch_page(f"app_pages/{page}.py")

@@ -17,7 +17,8 @@ from mnist_core.runstore.handwriting import Handwriting
 
 from studio.ui import charts
 from studio.ui.i18n import t
-from . import board, keep, measures
+from studio.ui.markdown import plain
+from . import board, identity, measures, opening
 
 JOINS = "hand_join_codes"        # {class code: join code} shown on this session's projector view
 
@@ -25,9 +26,9 @@ JOINS = "hand_join_codes"        # {class code: join code} shown on this session
 def join(store, typed: str) -> str | None:
     """A typed join code -> the class code (None, with the reason shown, when it is refused)."""
     try:
-        return Handwriting(store).join(typed, digest(keep.secret()))
+        return Handwriting(store).join(typed, digest(identity.secret()))
     except StoreError as exc:
-        st.error(keep.error_text(exc))
+        st.error(opening.error_text(exc))
         return None
 
 
@@ -45,10 +46,10 @@ def projector_ui(store, code: str, key: str, name: str) -> None:
         try:
             codes[code] = Handwriting(store).join_code(code, key)
         except StoreError as exc:
-            st.error(keep.error_text(exc))
+            st.error(opening.error_text(exc))
             return
     with st.container(border=True, key="hand_projector"):
-        st.header(keep.plain(name))
+        st.header(plain(name))
         left, right = st.columns([1, 2], vertical_alignment="center")
         left.image(qr_png(board.link(code)), width=260, alt=t("hand.projector.qr_alt"))
         right.markdown(t("hand.projector.join"))
@@ -75,7 +76,7 @@ def tools_ui(store, code: str, key: str, drawn, entries) -> None:
                 try:
                     count = hand.remove(code, key, picked, whole_round=whole_round)
                 except StoreError as exc:
-                    st.error(keep.error_text(exc))
+                    st.error(opening.error_text(exc))
                 else:
                     st.toast(t("hand.teacher.removed", count=count))
                     st.rerun()

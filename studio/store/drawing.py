@@ -19,7 +19,7 @@ from mnist_core.runstore.handwriting import Handwriting
 from studio.session import bundled
 from studio.ui import charts
 from studio.ui.i18n import t
-from . import keep
+from . import identity, opening
 
 ROUND = "hand_round"            # session state: {"order": [...], "at": int, "kept": int, "canvas": int}
 PENDING = "hand_pending"
@@ -39,10 +39,10 @@ def _next(step: dict, kept: bool) -> None:
 
 def _keep(store, code: str, step: dict, label: int, model_image, strokes, withheld: bool) -> None:
     try:
-        learner = keep.learner_id(create=True)
+        learner = identity.learner_id(create=True)
         Handwriting(store).add(learner, code, label, model_image, strokes, withheld=withheld)
     except StoreError as exc:        # a flood, a full set, closed drawing, a bad payload: said, nothing kept
-        st.session_state["hand_refused"] = keep.error_text(exc)
+        st.session_state["hand_refused"] = opening.error_text(exc)
         return
     _next(step, True)
     st.session_state["hand_kept_toast"] = True

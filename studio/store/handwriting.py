@@ -16,7 +16,7 @@ from mnist_core.runstore.handwriting import Handwriting
 
 from studio import state
 from studio.ui.i18n import t
-from . import classroom, drawing, keep, measures
+from . import classroom, drawing, identity, measures, opening
 
 REFRESH_SECONDS = 5     # the view redraws itself this often for the teacher and whoever finished a round
 _sets: OrderedDict = OrderedDict()       # (class code, version) -> its ClassSet, shared by the sessions
@@ -27,7 +27,7 @@ _sets_lock = threading.Lock()
 def class_set(store, code: str):
     """The class's drawings (the learner's own marked), read from the store once per set version
     for the whole server: a class watching its board does not read the set sixty times."""
-    learner = keep.learner_id(create=False)
+    learner = identity.learner_id(create=False)
     hand = Handwriting(store)
     version = hand.version(code)
     with _sets_lock:
@@ -46,7 +46,7 @@ def measures_ui(store, code: str) -> None:
     try:
         drawn, entries = class_set(store, code), store.board(code)
     except StoreError as exc:
-        st.warning(keep.error_text(exc))
+        st.warning(opening.error_text(exc))
         return
     measures.board_ui(store, code, drawn, entries)
     entry = state.studio().active()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from studio.ui import figures
-from studio import state
+from studio.session.models import loaded
 from studio.ui.i18n import t
 
 
@@ -25,7 +25,7 @@ def run_download_ui(entry) -> None:
     from mnist_core.networks import presets
     from mnist_core import storage
     if entry.file_bytes is None:
-        model, _ = state.loaded(entry)
+        model, _ = loaded(entry)
         entry.file_bytes = storage.model_bytes(model, entry.metadata)
     left, right = st.columns(2)
     left.download_button(t("train.download"), entry.file_bytes, file_name=f"mnist-{entry.key}.keras",

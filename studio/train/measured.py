@@ -1,39 +1,23 @@
 """What the presets reach, as the latest benchmark measured it, and when runs crossed 98/99/99.5 %.
 
-The preset cards read docs/benchmarks.json (written by bench/run.py, never typed); a finished run
-and the run history read the milestones its metadata carries (mnist_core.runs.runspec.time_to).
+The preset cards read docs/benchmarks.json (mnist_core.networks.presets.MEASURED, written by
+bench/run.py, never typed); a finished run and the run history read the milestones its metadata
+carries (mnist_core.runs.runspec.time_to).
 """
 
 from __future__ import annotations
 
-import json
 import statistics
-from pathlib import Path
 
 import streamlit as st
 
+from mnist_core.networks import presets
 from studio.ui.i18n import t
-
-MEASURED = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.json"
 
 
 @st.cache_data(show_spinner=False, ttl=600)
 def _measured() -> dict:
-    try:
-        return json.loads(MEASURED.read_text(encoding="utf-8"))
-    except (OSError, ValueError):      # no benchmark run yet (or a damaged file): no card figures
-        return {}
-
-
-def record_measured(arch: str, figures: dict, *, commit: str, path: Path | None = None) -> None:
-    """bench/run.py's side: replace `arch`'s entry (its seeds' figures) and keep the others."""
-    import os
-    import time
-    path = path or MEASURED
-    measured = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    measured[arch] = {"when": time.strftime("%Y-%m-%d %H:%M"), "commit": commit,
-                      "cpu_cores": os.cpu_count(), **figures}
-    path.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return presets.measured()
 
 
 def measured_text(arch: str) -> str | None:

@@ -13,8 +13,9 @@ from mnist_core.runs import jobs
 from mnist_core.runs.runspec import SettingsError
 
 from studio.ui import charts, figures
-from studio.store import keep
-from studio import state
+from studio.store.saving import saving
+from studio.session.dataset import get_data, require_data
+from studio.session.models import session_studio
 from .growth import GROWTH_POINTS, growth_ui
 from .measured import milestones_text
 from studio.ui.i18n import ordinal, t
@@ -46,17 +47,17 @@ def keras_log_ui(snapshot) -> None:
 
 
 def start_run(spec: jobs.RunSpec) -> None:
-    studio = state.studio()
+    studio = session_studio()
     if studio.running():
         st.warning(t("train.already_running"))
         return
-    data = state.require_data()
+    data = require_data()
     number = studio.next_number()
     key, name = f"run-{number}", t("train.run_name", number=number, arch=t(f"arch.{spec.arch}.short"))
     try:
         from mnist_core.runs.cluster import make_job     # a Ray actor when RAY_ADDRESS is set
         job = make_job(spec, data, name=name,
-                       on_done=keep.saving(studio, number, key, name, studio.run_finished(key, name)),
+                       on_done=saving(studio, number, key, name, studio.run_finished(key, name)),
                        watch=data.x_test[:GROWTH_POINTS])   # stopped by studio.release() if the tab goes
         job.start()
     except jobs.QueueFullError:
@@ -126,14 +127,14 @@ def progress_ui(key: str, job) -> None:
         job.stop()
         st.toast(t("train.stopping"))
     run_charts(snapshot, key)
-    growth_ui(snapshot, state.get_data().y_test)
+    growth_ui(snapshot, get_data().y_test)
     keras_log_ui(snapshot)
     if snapshot.state in jobs.DONE_STATES:
         st.rerun()   # the whole page: the run joins the finished runs
 
 
 def live_ui() -> None:
-    studio = state.studio()
+    studio = session_studio()
     key = st.session_state.get(WATCHED, "")
     job = studio.job(key)
     if job is None:
@@ -164,7 +165,7 @@ def live_ui() -> None:
         from .downloads import download_figure_ui
         download_figure_ui(lambda: figures.training_curves(entry.metadata["history"], job.name),
                            f"training-{key}")
-    growth_ui(snapshot, state.get_data().y_test)
+    growth_ui(snapshot, get_data().y_test)
     keras_log_ui(snapshot)
 
 

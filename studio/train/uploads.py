@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio import state
+from studio.session.dataset import get_data
+from studio.session.models import SessionModel, Studio
 from studio.ui.i18n import t
 
 
-def accept(studio: state.Studio, payload: bytes) -> state.SessionModel:
+def accept(studio: Studio, payload: bytes) -> SessionModel:
     """Load, measure and keep an uploaded model (it becomes the active one). Raises
     storage.ModelFileError, a code with values, for a file that can't be used."""
     from mnist_core.modelfile import cost
@@ -24,7 +25,7 @@ def accept(studio: state.Studio, payload: bytes) -> state.SessionModel:
     from mnist_core.predict import OutOfTime, Predictor
     model, _ = storage.load_upload(payload)
     report = None
-    data = state.get_data()
+    data = get_data()
     if data is not None:
         own = Predictor(model, shared_slots=False)
         try:
@@ -34,7 +35,7 @@ def accept(studio: state.Studio, payload: bytes) -> state.SessionModel:
             raise storage.ModelFileError(exc.code, **exc.values) from exc
     number = studio.next_number()
     name = t("train.upload.name", number=number)
-    entry = studio.add(state.SessionModel(f"upload-{number}", name, "upload", {"arch": "uploaded"},
+    entry = studio.add(SessionModel(f"upload-{number}", name, "upload", {"arch": "uploaded"},
                                           model=model, report=report))
     studio.notify("notice.upload_active", name=name)
     return entry
@@ -45,7 +46,7 @@ def refusal(error) -> str:
     return t("train.upload.refused", reason=t(f"model_file.{error.code}", **error.values))
 
 
-def upload_ui(studio: state.Studio) -> None:
+def upload_ui(studio: Studio) -> None:
     """The Train page's uploader; a refused file's reason is shown once, above it."""
     from mnist_core import storage
     with st.expander(t("train.upload.title"), expanded="model_upload_error" in st.session_state):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import streamlit as st
 
 from . import i18n, urls
-from studio import state
+from studio.session.dataset import data_status
+from studio.session.models import SessionModel, session_studio
 from .i18n import t
 
 
@@ -19,25 +20,37 @@ def language_ui() -> None:
     urls.write(lang=i18n.language())
 
 
-def model_label(entry: state.SessionModel) -> str:
+def model_label(entry: SessionModel) -> str:
     """"Your run 2 · dense, 97.90 %" / "Bundled: ..." — the same words on every page."""
     accuracy = entry.test_accuracy
     text = t(f"model.kind.{entry.kind}", name=entry.name)
     return text + (f" · {accuracy:.2%}" if accuracy is not None else "")
 
 
-def model_banner_ui(entry: state.SessionModel) -> None:
-    """The top of every page that uses a model: which one answers, and where to change it."""
+ANSWERING = "sidebar_answering"    # the model this script run's page answers with, named by its banner
+
+
+def model_banner_ui(entry: SessionModel) -> None:
+    """The top of every page that uses a model: which one answers, and where to change it. The
+    sidebar then names the same model (a fresh link's Predict answers with the best reader)."""
+    st.session_state[ANSWERING] = entry
     st.info(t("banner.model", label=model_label(entry)), icon=":material/neurology:")
 
 
+def sidebar_place():
+    """The sidebar's place, made before the page runs: it is filled after it (sidebar_ui)."""
+    st.session_state.pop(ANSWERING, None)      # the page about to run names its own, if any
+    return st.sidebar.container()
+
+
 def sidebar_ui(place) -> None:
-    """Drawn into `place` (a container in the sidebar) after the page has run."""
-    studio = state.studio()
+    """Drawn into `place` after the page has run: the model is the one that answered on this page
+    (its banner said which), else the session's active model."""
+    studio = session_studio()
     with place:
         language_ui()
         st.markdown("##### " + t("sidebar.model"))
-        entry = studio.active()
+        entry = st.session_state.get(ANSWERING) or studio.active()
         if entry is None:
             st.warning(t("sidebar.no_model"))
         else:
@@ -49,10 +62,10 @@ def sidebar_ui(place) -> None:
                         icon=":material/hourglass:")
             else:
                 st.info(t("sidebar.training", name=job.name), icon=":material/model_training:")
-        st.caption(t("sidebar.data", status=state.data_status()))
+        st.caption(t("sidebar.data", status=data_status()))
 
 
 def notices_ui() -> None:
     """What happened to the session's models since the last page draw, once, as toasts."""
-    for key, values in state.studio().take_notices():
+    for key, values in session_studio().take_notices():
         st.toast(t(key, **values), icon=":material/info:")

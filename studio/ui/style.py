@@ -1,4 +1,5 @@
-"""The few colours Streamlit's theme options cannot set, at WCAG 2.1 AA contrast (4.5:1 for text).
+"""The few colours Streamlit's theme options cannot set, at WCAG 2.1 AA contrast (4.5:1 for text), and
+two layout rules it has no option for.
 
 Captions are drawn in the text colour at 60 % opacity (#787693 on white: 4.36:1) and code blocks use
 Prism's light colours (teal numbers 2.58:1, green strings 2.92:1, grey comments 3.56:1): each is
@@ -18,10 +19,11 @@ CSS = """<style>
 .token.function, .token.class-name, .token.selector, .token.regex, .token.variable { color: #0a5aa8 !important; }
 /* A code block that scrolls sideways is a region a keyboard can't reach: long lines wrap instead. */
 [data-testid="stCode"] pre, [data-testid="stCode"] code { white-space: pre-wrap !important; overflow-x: hidden !important; }
-/* Predict: the answer above the canvas keeps one height from the first stroke on (a metric and a caption
-   of up to two lines; a fresh link's two metrics stack on a phone), so the canvas never moves under the pen. */
-.st-key-predict_answer, .st-key-predict_answer_fresh { min-height: 140px; }
-@media (max-width: 640px) { .st-key-predict_answer_fresh { min-height: 232px; } }
+/* Less room above the title (Streamlit keeps 6rem; its header is 3.75rem): Predict's canvas and answer
+   fit on a laptop's and a phone's first screen (tests/browser/test_first_screen.py). */
+[data-testid="stMainBlockContainer"] { padding-top: 4rem !important; }
+/* Page links wrap instead of cutting their words (the Overview's step cards). */
+[data-testid="stPageLink-NavLink"] span, [data-testid="stPageLink-NavLink"] p { white-space: normal !important; overflow: visible !important; line-height: 1.4; }
 </style>"""
 
 

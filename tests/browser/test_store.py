@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from mnist_core.runstore import RunStore, database_url, new_secret
-from studio.store.keep import COOKIE
+from studio.store.identity import COOKIE
 
 from ..stored_runs import seeded_record
 from .conftest import shot, start_server, stop_server, wait_for_app
