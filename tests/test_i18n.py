@@ -53,6 +53,8 @@ def used_keys() -> set[str]:
              for kind in ("bundled", "run", "upload", "tuned", "kept", "published")}
     from mnist_core.runstore import store as runstore
     keys |= {f"store.error.{code}" for code in runstore.MESSAGES}
+    from mnist_core.runstore import handwriting      # the class's drawings (issue #28)
+    keys |= {f"store.error.{code}" for code in handwriting.MESSAGES}
     keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
     keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # opening.reason()
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}

@@ -26,7 +26,7 @@ from mnist_core.drawings import classset
 
 from . import bounds
 from .schema import class_joins, classes, drawings, join_failures
-from .store import RunStore, StoreError, _class, _require_teacher, digest
+from .store import RunStore, StoreError, _class, _require_teacher, token_hash
 
 JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"     # 32 symbols, no 0/O or 1/I look-alikes
 
@@ -207,7 +207,7 @@ class Handwriting:
             info = _require_teacher(connection, code, key)
             connection.execute(class_joins.delete().where(class_joins.c.expires_at < now))
             connection.execute(class_joins.insert().values(
-                class_id=info.id, join_hash=digest(join), salt=salt, sealed=_seal(code, join, salt).hex(),
+                class_id=info.id, join_hash=token_hash(join), salt=salt, sealed=_seal(code, join, salt).hex(),
                 expires_at=now + int(bounds.JOIN_CODE_HOURS * 3600)))
         self.store._run(work)
         return join
@@ -230,8 +230,8 @@ class Handwriting:
             row = None
             if len(join) == bounds.JOIN_CODE_LENGTH and set(join) <= set(JOIN_ALPHABET):
                 row = connection.execute(sa.select(class_joins).where(
-                    class_joins.c.join_hash == digest(join), class_joins.c.expires_at >= now)).first()
-            if row is None or not hmac.compare_digest(row.join_hash, digest(join)):
+                    class_joins.c.join_hash == token_hash(join), class_joins.c.expires_at >= now)).first()
+            if row is None or not hmac.compare_digest(row.join_hash, token_hash(join)):
                 connection.execute(join_failures.insert().values(who=who[:64], at=now))
                 return None
             return _seal_open(bytes.fromhex(row.sealed), join, row.salt)

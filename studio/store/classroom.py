@@ -12,7 +12,7 @@ import io
 import streamlit as st
 
 from mnist_core.drawings import classset
-from mnist_core.runstore import StoreError, digest
+from mnist_core.runstore import StoreError, token_hash
 from mnist_core.runstore.handwriting import Handwriting
 
 from studio.ui import charts
@@ -26,7 +26,7 @@ JOINS = "hand_join_codes"        # {class code: join code} shown on this session
 def join(store, typed: str) -> str | None:
     """A typed join code -> the class code (None, with the reason shown, when it is refused)."""
     try:
-        return Handwriting(store).join(typed, digest(identity.secret()))
+        return Handwriting(store).join(typed, token_hash(identity.secret()))
     except StoreError as exc:
         st.error(opening.error_text(exc))
         return None

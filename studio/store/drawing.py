@@ -90,20 +90,22 @@ def round_ui(store, code: str) -> None:
 
 def read_and_keep(store, code: str, step: dict, label: int, result) -> None:
     """The canvas' value -> the 28x28, read by the best reader; kept, or held for the learner's say."""
-    from mnist_core.preprocess import EmptyDrawingError, canvas_to_mnist
+    from mnist_core.predict import read_canvas
+    from mnist_core.preprocess import EmptyDrawingError
     picture = None if result is None else result.image_data
+    strokes = None if result is None else result.json_data
     try:
         if picture is None:
             raise EmptyDrawingError("nothing drawn")
-        model_image = canvas_to_mnist(picture)
+        # Read as Predict reads a drawing: the best reader with the pen's trajectory.
+        reading = read_canvas(picture, strokes, bundled.model(bundled.BEST_KEY)[1], bundled.pen())
     except EmptyDrawingError:
         st.session_state["hand_refused"] = t("store.error.blank")
         return
-    except ValueError:
+    except ValueError:          # not an image, or paths that are no canvas' (CanvasDataError)
         st.session_state["hand_refused"] = t("store.error.not_a_canvas")
         return
-    strokes = result.json_data
-    reading = bundled.model(bundled.BEST_KEY)[1].read(model_image)
+    model_image = reading.steps.centred
     if reading.sure:
         _keep(store, code, step, label, model_image, strokes, withheld=False)
     else:

@@ -14,7 +14,7 @@ import streamlit as st
 from mnist_core.runstore import StoreError
 from mnist_core.runstore.handwriting import Handwriting
 
-from studio import state
+from studio.session.models import loaded, session_studio
 from studio.ui.i18n import t
 from . import classroom, drawing, identity, measures, opening
 
@@ -49,16 +49,16 @@ def measures_ui(store, code: str) -> None:
         st.warning(opening.error_text(exc))
         return
     measures.board_ui(store, code, drawn, entries)
-    entry = state.studio().active()
+    entry = session_studio().active()
     if entry is not None and entry.kind != "bundled" and entry.model is not None:
-        measures.yours_ui(drawn, entry, state.loaded(entry)[1])
+        measures.yours_ui(drawn, entry, loaded(entry)[1])
 
 
 def base_spec():
     """The spec to train again: the active model's, if a run of this session made it; else the note's."""
     from mnist_core.networks.presets import TUTORIAL
     from mnist_core.runs.runspec import RunSpec
-    entry = state.studio().active()
+    entry = session_studio().active()
     made = entry.metadata if entry is not None and entry.kind in ("run", "kept") else {}
     try:
         return RunSpec(made["arch"], dict(made.get("hparams") or {}), int(made["epochs"]), int(made["batch_size"]),
