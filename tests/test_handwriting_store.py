@@ -12,7 +12,7 @@ from mnist_core.drawings import classset
 from mnist_core.runstore import StoreError, bounds, new_secret
 from mnist_core.runstore.handwriting import Handwriting
 
-from .test_runstore import Clock, clock, record, store, url  # noqa: F401 (fixtures)
+from .test_runstore import clock, store, url  # noqa: F401 (fixtures)
 
 
 def strokes(x: float = 140) -> dict:

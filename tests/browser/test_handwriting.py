@@ -15,7 +15,7 @@ from mnist_core.runstore import RunStore
 from mnist_core.runstore.handwriting import Handwriting
 
 from .conftest import shot, start_server, stop_server, wait_for_app
-from .test_store import QUIET, context_page, poll
+from .test_store import QUIET, context_page, create_class
 
 pytestmark = pytest.mark.browser
 
@@ -65,14 +65,7 @@ def test_two_learners_draw_a_round_each_and_the_board_measures_both_bundled_mode
     process, server = start_server(mnist_path, {**QUIET, "MNIST_STUDIO_DATA_DIR": str(tmp_path)})
     teacher, alice, bob = context_page(browser), context_page(browser), context_page(browser)
     try:
-        teacher.goto(f"{server}/class")
-        wait_for_app(teacher, 120_000)
-        teacher.get_by_label("Class name").fill("Maths 3B")
-        teacher.get_by_role("button", name="Create the class").click()
-        teacher.get_by_text("The class is ready.").wait_for(timeout=30_000)
-        code = re.search(r"code=([A-Za-z0-9_-]+)", teacher.url).group(1)
-        teacher.locator("[data-testid='stCode']").nth(1).wait_for(timeout=30_000)
-        key = teacher.locator("[data-testid='stCode']").nth(1).inner_text().strip()
+        code, key = create_class(teacher, server, "Maths 3B")
         teacher.get_by_text("Projector view").click()
         projector = teacher.locator(".st-key-hand_projector")
         projector.get_by_role("img").wait_for(timeout=30_000)
