@@ -30,30 +30,6 @@ from .store import RunStore, StoreError, _class, _require_teacher, token_hash
 
 JOIN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"     # 32 symbols, no 0/O or 1/I look-alikes
 
-MESSAGES = {
-    "not_a_canvas": "That is not a drawing from the canvas.",
-    "blank": "The canvas is empty: draw the digit first.",
-    "too_many_strokes": "That drawing has more than {limit} strokes.",
-    "label_out_of_range": "A drawing's label is a digit from 0 to 9.",
-    "drawing_closed": "The teacher closed drawing for this class.",
-    "class_set_full": "This class's set is full ({limit} drawings).",
-    "learner_set_full": "You gave this class {limit} drawings already: that is the limit.",
-    "drawing_flood": "That is {limit} drawings in {seconds} seconds: wait a moment.",
-    "no_such_drawing": "There is no such drawing in this class.",
-    "join_code_wrong": "There is no class with this join code (or it expired).",
-    "join_rate_limited": "Too many wrong join codes from this browser: try again in {minutes} minutes.",
-    "join_busy": "Too many wrong join codes on this site just now: try again in {minutes} minutes.",
-}
-
-
-class DrawingError(StoreError):
-    """A StoreError about the class's drawings (studio translates `code` like any other)."""
-
-    def __init__(self, code: str, **values):
-        self.code, self.values = code, values
-        Exception.__init__(self, MESSAGES[code].format(**values))
-
-
 @dataclass(frozen=True)
 class ClassSet:
     """A class's drawings, oldest first. `learners` are numbered 1, 2, ... in the order they first
@@ -97,13 +73,13 @@ class Handwriting:
             pixels = classset.image_bytes(image)
             kept = classset.clean_strokes(strokes)
         except classset.DrawingRefused as refused:
-            raise DrawingError(refused.code, **refused.values) from None
+            raise StoreError(refused.code, **refused.values) from None   # its words: store.error.<code>
         return self._insert(learner_id, code, label, pixels, kept, bool(withheld))
 
     def _insert(self, learner_id, code, label, pixels, kept, withheld) -> int:
         import json
         if len(json.dumps(kept)) > bounds.MAX_STROKE_BYTES:
-            raise DrawingError("too_many_strokes", limit=bounds.MAX_STROKES)
+            raise StoreError("too_many_strokes", limit=bounds.MAX_STROKES)
         now = self.store._now()
 
         def count(connection, *where):
@@ -112,16 +88,16 @@ class Handwriting:
         def work(connection):
             info = _class(connection, code)
             if info.closed or _drawing_closed(connection, info.id):
-                raise DrawingError("drawing_closed")
+                raise StoreError("drawing_closed")
             if count(connection, drawings.c.learner_id == learner_id,
                      drawings.c.created_at > now - bounds.DRAW_WINDOW_SECONDS) >= bounds.DRAWINGS_PER_LEARNER_PER_WINDOW:
-                raise DrawingError("drawing_flood", limit=bounds.DRAWINGS_PER_LEARNER_PER_WINDOW,
+                raise StoreError("drawing_flood", limit=bounds.DRAWINGS_PER_LEARNER_PER_WINDOW,
                                    seconds=bounds.DRAW_WINDOW_SECONDS)
             if count(connection, drawings.c.class_id == info.id) >= bounds.MAX_DRAWINGS_PER_CLASS:
-                raise DrawingError("class_set_full", limit=bounds.MAX_DRAWINGS_PER_CLASS)
+                raise StoreError("class_set_full", limit=bounds.MAX_DRAWINGS_PER_CLASS)
             if count(connection, drawings.c.class_id == info.id,
                      drawings.c.learner_id == learner_id) >= bounds.MAX_DRAWINGS_PER_LEARNER:
-                raise DrawingError("learner_set_full", limit=bounds.MAX_DRAWINGS_PER_LEARNER)
+                raise StoreError("learner_set_full", limit=bounds.MAX_DRAWINGS_PER_LEARNER)
             return connection.execute(drawings.insert().values(
                 class_id=info.id, learner_id=learner_id, label=label, image=pixels, strokes=kept,
                 withheld=withheld, created_at=now).returning(drawings.c.id)).scalar_one()
@@ -178,7 +154,7 @@ class Handwriting:
             owner = connection.execute(sa.select(drawings.c.learner_id).where(
                 drawings.c.id == int(drawing_id), drawings.c.class_id == info.id)).scalar()
             if owner is None:
-                raise DrawingError("no_such_drawing")
+                raise StoreError("no_such_drawing")
             which = drawings.c.learner_id == owner if whole_round else drawings.c.id == int(drawing_id)
             return connection.execute(drawings.delete().where(drawings.c.class_id == info.id, which)).rowcount
         return self.store._run(work)
@@ -224,9 +200,9 @@ class Handwriting:
             recent = sa.select(sa.func.count()).select_from(join_failures)
             if connection.execute(recent.where(join_failures.c.who == who)).scalar_one() \
                     >= bounds.JOIN_FAILURES_PER_BROWSER:
-                raise DrawingError("join_rate_limited", minutes=minutes)
+                raise StoreError("join_rate_limited", minutes=minutes)
             if connection.execute(recent).scalar_one() >= bounds.JOIN_FAILURES_EVERYWHERE:
-                raise DrawingError("join_busy", minutes=minutes)
+                raise StoreError("join_busy", minutes=minutes)
             row = None
             if len(join) == bounds.JOIN_CODE_LENGTH and set(join) <= set(JOIN_ALPHABET):
                 row = connection.execute(sa.select(class_joins).where(
@@ -237,7 +213,7 @@ class Handwriting:
             return _seal_open(bytes.fromhex(row.sealed), join, row.salt)
         found = self.store._run(work)
         if found is None:
-            raise DrawingError("join_code_wrong")
+            raise StoreError("join_code_wrong")
         return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,9 +79,13 @@ class Seen:
     png: bytes | None = None
 
     def reading(self, entry: SessionModel, photo: bool = False):
-        if (entry.key, photo) not in self.readings:
-            self.readings[entry.key, photo] = predictor(entry).read(self.model_image, photo=photo)
-        return self.readings[entry.key, photo]
+        # By the entry itself, not only its key: each "Teach it" lesson's model is a new entry
+        # under the same key, and must not be shown the previous lesson's answer.
+        cached = self.readings.get((entry.key, photo))
+        if cached is None or cached[0]() is not entry:
+            cached = (weakref.ref(entry), predictor(entry).read(self.model_image, photo=photo))
+            self.readings[entry.key, photo] = cached
+        return cached[1]
 
     def picture(self) -> bytes:
         """The 28x28, upscaled with hard edges, as PNG (encoded once per drawing)."""

@@ -53,6 +53,8 @@ def create_class(teacher, server: str, name: str) -> tuple[str, str]:
     teacher.get_by_role("button", name="Create the class").click()
     teacher.get_by_text("The class is ready.").wait_for(timeout=30_000)
     code = re.search(r"code=([A-Za-z0-9_-]+)", teacher.url).group(1)
+    assert not teacher.locator("[data-testid='stCode']").nth(1).is_visible()   # not on the projector
+    teacher.get_by_text("Your teacher key (not for the projector)").click()      # unfolded by its holder
     teacher.locator("[data-testid='stCode']").nth(1).wait_for(timeout=30_000)
     codes = teacher.locator("[data-testid='stCode']").all_inner_texts()
     assert codes[0].strip().endswith(f"/class?code={code}")
@@ -195,3 +197,30 @@ def test_without_its_database_the_app_says_so_and_keeps_working(browser, mnist_p
         finally:
             page.context.close()
             stop_server(process)
+
+
+def test_two_tabs_of_a_first_visit_are_one_learner(browser, mnist_path, tmp_path):
+    """Each tab of a first visit made its own secret and wrote its own cookie, splitting the
+    learner (#25): the second tab adopts the cookie the first wrote."""
+    process, server = start_server(mnist_path, {**QUIET, "MNIST_STUDIO_DATA_DIR": str(tmp_path)})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tabs = [context.new_page(), context.new_page()]
+        for tab in tabs:                                # both before either wrote a cookie
+            tab.goto(f"{server}/class", wait_until="commit")
+        for tab in tabs:
+            wait_for_app(tab, 120_000)
+        for number, tab in enumerate(tabs):             # each tab makes a learner row (a class)
+            tab.get_by_label("Class name").fill(f"Class {number}")
+            tab.get_by_role("button", name="Create the class").click()
+            tab.get_by_text("Share this link").wait_for(timeout=60_000)
+        [cookie] = [c for c in context.cookies() if c["name"] == COOKIE]
+        store = RunStore(database_url({}, tmp_path))
+        try:
+            assert store.counts()["learners"] == 1 and store.counts()["classes"] == 2
+            assert store.learner(cookie["value"], create=False) is not None   # the cookie is that learner
+        finally:
+            store.close()
+    finally:
+        context.close()
+        stop_server(process)
