@@ -1,10 +1,11 @@
 """A class board: a teacher creates a class, learners publish finished runs to it, everyone with the
-code watches the class's runs side by side and can open one in Evaluate or Predict (read-only)."""
+code watches the class's runs side by side and can open one in Evaluate or Predict (read-only); the
+class draws its own test set and sees every model measured on it (Our handwriting, issue #28)."""
 
 import streamlit as st
 
 from mnist_core.runstore import StoreError, bounds, is_token
-from studio.store import board
+from studio.store import board, classroom, handwriting
 from studio.store.identity import learner_id
 from studio.store.opening import error_text, get_store, problem
 from studio.ui.markdown import plain
@@ -33,8 +34,11 @@ def start_ui(store) -> None:
         st.subheader(t("board.open"))
         code = st.text_input(t("board.code"), max_chars=64).strip()
         if st.form_submit_button(t("board.open.button")):
-            st.query_params["code"] = code
-            st.rerun()
+            # A short code is a join code from the projector: it finds the class (rate-limited).
+            code = code if len(code) > 12 else classroom.join(store, code)
+            if code:
+                st.query_params["code"] = code
+                st.rerun()
 
 
 def created_ui(code: str) -> None:
@@ -104,24 +108,30 @@ def live_ui(store, code: str) -> None:
             hide_ui(store, code, key, entries)
 
 
-def teacher_ui(store, code: str, closed: bool) -> None:
-    """The teacher key, checked once a session; with it, hiding entries (on the board) and closing."""
+def teacher_ui(store, code: str, info) -> str | None:
+    """The teacher key, checked once a session; with it, hiding entries (on the board), closing, the
+    projector view -> the key once it is right."""
     held = st.session_state.setdefault(KEYS, {})
     with st.expander(t("board.teacher"), expanded=code in held):
         key = st.text_input(t("board.teacher.key"), value=held.get(code, ""), type="password",
                             max_chars=64, key="board_key_input").strip()
         if not key:
             st.caption(t("board.teacher.hint"))
-            return
+            return None
         if not (is_token(key) and store.is_teacher(code, key)):
             st.error(t("store.error.wrong_key"))
-            return
+            return None
         if held.get(code) != key:
             held[code] = key
             st.rerun()           # the board's entries get their Hide control
-        if not closed and st.button(t("board.teacher.close"), icon=":material/lock:"):
+        if not info.closed and st.button(t("board.teacher.close"), icon=":material/lock:",
+                                    help=t("board.teacher.close.help")):
             store.close_class(code, key)
             st.rerun()
+        projector = not info.closed and st.toggle(t("hand.projector"), key="hand_projector_on")
+    if projector:
+        classroom.projector_ui(store, code, key, info.name)
+    return key
 
 
 def board_ui(store, code: str) -> None:
@@ -133,12 +143,16 @@ def board_ui(store, code: str) -> None:
         return
     st.subheader(plain(info.name))
     created_ui(code)
-    if info.closed:
-        st.info(t("board.closed"), icon=":material/lock:")
-    else:
-        publish_ui(store, code)
-    teacher_ui(store, code, info.closed)
-    st.fragment(live_ui, run_every=board.REFRESH_SECONDS)(store, code)
+    key = teacher_ui(store, code, info)
+    runs, drawings = st.tabs([t("board.tab.runs"), t("hand.tab")])
+    with runs:
+        if info.closed:
+            st.info(t("board.closed"), icon=":material/lock:")
+        else:
+            publish_ui(store, code)
+        st.fragment(live_ui, run_every=board.REFRESH_SECONDS)(store, code)
+    with drawings:
+        handwriting.section_ui(store, code, info, key)
 
 
 def main():

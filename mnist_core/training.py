@@ -268,6 +268,9 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
     if spec.drawings:
         from mnist_core.drawings import strokes
         extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train, data.y_train)
+    if spec.class_set is not None:      # a class's own handwriting (issue #28), uint8 like MNIST
+        own = (spec.class_set.images, spec.class_set.labels)
+        extra = own if extra is None else (np.concatenate([extra[0], own[0]]), np.concatenate([extra[1], own[1]]))
     result = train(model, data, epochs=spec.epochs, batch_size=spec.batch_size,
                    validation_split=spec.validation_split, recipe=presets.recipe(spec.arch, spec.hparams),
                    on_progress=on_progress, stop_event=stop_event, seed=spec.seed, extra=extra,

@@ -51,7 +51,8 @@ def used_keys() -> set[str]:
     keys |= {f"reading.{code}" for code in predict.PROBLEM_CODES}
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
              for kind in ("bundled", "run", "upload", "tuned", "kept", "published")}
-    keys |= {f"store.error.{code}" for code in raised_codes("StoreError")}
+    # the store's codes, and a refused drawing's (issue #28: mnist_core.drawings.classset)
+    keys |= {f"store.error.{code}" for code in raised_codes("StoreError", "DrawingRefused")}
     keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
     keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # opening.reason()
     keys |= {"store.down.opening", "store.busy"}       # opening.problem_key(), the writer's full queue

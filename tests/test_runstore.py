@@ -296,7 +296,12 @@ def test_the_migrated_schema_is_the_one_the_code_uses(store):
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), schema_metadata)
         version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert differences == [] and version == "0001"
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from mnist_core.runstore.store import MIGRATIONS
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert differences == [] and version == ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_a_corrupt_sqlite_file_is_a_clear_error(tmp_path):

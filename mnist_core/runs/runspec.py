@@ -75,6 +75,9 @@ class RunSpec:
     validation_split: float = TUTORIAL.validation_split
     seed: int | None = None
     drawings: int = 0        # extra drawings to train on: real pen digits, re-stroked MNIST, non-digits
+    # A class's own handwriting to train on too (issue #28: all but the learner's own), or None. It
+    # identifies the run by its digest (ClassDrawings.identity), never by its pixels.
+    class_set: object = None
 
     @classmethod
     def preset(cls, arch: str, hparams: dict | None = None, **changes) -> "RunSpec":
@@ -88,8 +91,11 @@ class RunSpec:
         check_run(self.epochs, self.batch_size, self.validation_split)
         if not _whole_in(self.drawings, DRAWINGS):
             raise SettingsError("drawings", DRAWINGS, self.drawings)
+        from mnist_core.drawings.classset import ClassDrawings
+        if self.class_set is not None and not isinstance(self.class_set, ClassDrawings):
+            raise ValueError("class_set is a mnist_core.drawings.classset.ClassDrawings or None")
         return RunSpec(self.arch, validate_hparams(self.arch, self.hparams), self.epochs,
-                       self.batch_size, float(self.validation_split), self.seed, self.drawings)
+                       self.batch_size, float(self.validation_split), self.seed, self.drawings, self.class_set)
 
     def identity(self, data_checksum: str, mixed: dict | None = None) -> str:
         """What decides this run's result, as one hash: two runs with the same identity train the
@@ -114,6 +120,8 @@ class RunSpec:
                 "test_accuracy": report.accuracy,
                 "test_loss": report.loss, "train_seconds": round(result.seconds, 1),
                 "stopped_early": result.stopped, **({"drawings": self.drawings} if self.drawings else {}),
+                **({"class_set": self.class_set.identity, "class_drawings": len(self.class_set)}
+                   if self.class_set is not None else {}),
                 **extra}
 
 

@@ -46,6 +46,20 @@ PUBLISH_PER_LEARNER = 5                 # publications per learner per window
 PUBLISH_PER_CLASS = 60                  # publications into one class per window
 CLASSES_PER_LEARNER_PER_DAY = 5
 SWEEP_EVERY_SECONDS = 3600            # the store janitor removes what retention has expired
+# A class's own handwriting (issue #28): the drawings its learners give it.
+MAX_DRAWINGS_PER_CLASS = 600            # 60 learners x one round of ten
+MAX_DRAWINGS_PER_LEARNER = 30           # in one class: three rounds
+DRAW_WINDOW_SECONDS = 60
+DRAWINGS_PER_LEARNER_PER_WINDOW = 20    # a person draws one in ~3 s at most; more is a flood
+MAX_STROKE_BYTES = 48 * 1024            # one drawing's strokes, as JSON
+MAX_STROKES = 60                        # pen strokes in one drawing
+MAX_STROKE_POINTS = 3000                # points (path commands) over all its strokes
+# Join codes: short, typed from a projector; guessing one is bounded store-wide and per browser.
+JOIN_CODE_LENGTH = 6                    # from 32 symbols: 2^30 codes
+JOIN_CODE_HOURS = 12                    # a join code works this long after the teacher showed it
+JOIN_WINDOW_SECONDS = 600
+JOIN_FAILURES_PER_BROWSER = 10          # wrong join codes per browser per window
+JOIN_FAILURES_EVERYWHERE = 200          # wrong join codes on the whole site per window
 
 _SPACES = re.compile(r"\s+")
 

@@ -50,6 +50,7 @@ classes = sa.Table(
     sa.Column("created_by", sa.Integer, sa.ForeignKey("learners.id", ondelete="SET NULL")),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("closed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("drawing_closed", sa.Boolean, nullable=False, server_default=sa.false()),   # 0003
     sa.Index("ix_classes_creator", "created_by", "created_at"),
 )
 
@@ -66,4 +67,39 @@ entries = sa.Table(     # a run published to a class under a display name
     sa.UniqueConstraint("class_id", "run_id", name="uq_entries_class_run"),
     sa.Index("ix_entries_learner", "learner_id", "published_at"),
     sa.Index("ix_entries_class", "class_id", "published_at"),
+)
+
+# --- A class's own handwriting (issue #28, migration 0003) ---------------------------------------
+
+drawings = sa.Table(    # one digit a learner drew for the class: its strokes, its 28x28, its label
+    "drawings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("learner_id", sa.Integer, sa.ForeignKey("learners.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("label", sa.SmallInteger, nullable=False),
+    sa.Column("image", sa.LargeBinary, nullable=False),        # 784 bytes: the 28x28 the models read
+    sa.Column("strokes", sa.JSON, nullable=False),             # the canvas' paths, allow-listed
+    sa.Column("withheld", sa.Boolean, nullable=False),         # the best reader named no digit
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_drawings_class", "class_id", "id"),
+    sa.Index("ix_drawings_learner", "learner_id", "created_at"),
+)
+
+class_joins = sa.Table(  # a short join code: its digest, and the class code sealed with it
+    "class_joins", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("class_id", sa.Integer, sa.ForeignKey("classes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("join_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("salt", sa.String(32), nullable=False),
+    sa.Column("sealed", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+join_failures = sa.Table(  # wrong join codes, counted for the rate limits
+    "join_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("who", sa.String(64), nullable=False),           # a digest of the browser's secret
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Index("ix_join_failures_at", "at"),
 )

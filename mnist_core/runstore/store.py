@@ -24,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from . import bounds
 from .connect import detail as _detail, engine as _engine
-from .schema import classes, entries, learners, runs
+from .schema import classes, drawings, entries, learners, runs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")    # secrets, class codes, teacher keys (url-safe)
@@ -257,6 +257,7 @@ class RunStore:
         def work(connection):
             info = _require_teacher(connection, code, key)
             connection.execute(classes.update().where(classes.c.id == info.id).values(closed=True))
+            connection.execute(drawings.delete().where(drawings.c.class_id == info.id))   # its handwriting
         self._run(work)
 
     def hide(self, code: str, key: str, entry_id: int) -> None:

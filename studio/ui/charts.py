@@ -131,7 +131,8 @@ def heatmap(matrix: np.ndarray, *, row: str, column: str, value: str, scheme: st
             strokeWidth=alt.value(3))
     layers = [cells]
     if annotate:
-        threshold = float(np.quantile(matrix, 0.9)) if matrix.size else 0
+        # NaN cells (a digit nobody drew) stay empty; a NaN threshold would break the chart's expression.
+        threshold = float(np.nanquantile(matrix, 0.9)) if np.isfinite(matrix).any() else 0
         layers.append(base.mark_text(fontSize=11).encode(
             text=alt.Text(f"{value}:Q"),
             color=alt.condition(alt.datum[value] > threshold, alt.value("white"), alt.value("#1e1b4b"))))

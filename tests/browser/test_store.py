@@ -45,6 +45,22 @@ def poll(condition, what: str, timeout: float = 60) -> None:
         time.sleep(0.25)
 
 
+def create_class(teacher, server: str, name: str) -> tuple[str, str]:
+    """The teacher creates a class on /class -> (its code, from the address; its teacher key)."""
+    teacher.goto(f"{server}/class")
+    wait_for_app(teacher, 120_000)
+    teacher.get_by_label("Class name").fill(name)
+    teacher.get_by_role("button", name="Create the class").click()
+    teacher.get_by_text("The class is ready.").wait_for(timeout=30_000)
+    code = re.search(r"code=([A-Za-z0-9_-]+)", teacher.url).group(1)
+    assert not teacher.locator("[data-testid='stCode']").nth(1).is_visible()   # not on the projector
+    teacher.get_by_text("Your teacher key (not for the projector)").click()      # unfolded by its holder
+    teacher.locator("[data-testid='stCode']").nth(1).wait_for(timeout=30_000)
+    codes = teacher.locator("[data-testid='stCode']").all_inner_texts()
+    assert codes[0].strip().endswith(f"/class?code={code}")
+    return code, codes[1].strip()
+
+
 def sidebar_text(page) -> str:
     return page.locator("[data-testid='stSidebar']").inner_text()
 
@@ -101,18 +117,7 @@ def test_a_class_board_across_two_servers_sharing_postgresql(browser, mnist_path
     (first, server_a), (second, server_b) = start_server(mnist_path, env), start_server(mnist_path, env)
     teacher, learner = context_page(browser), context_page(browser, server_b, secret)
     try:
-        teacher.goto(f"{server_a}/class")
-        wait_for_app(teacher, 120_000)
-        teacher.get_by_label("Class name").fill("Maths <b>3B</b>")
-        teacher.get_by_role("button", name="Create the class").click()
-        teacher.get_by_text("The class is ready.").wait_for(timeout=30_000)
-        code = re.search(r"code=([A-Za-z0-9_-]+)", teacher.url).group(1)
-        assert not teacher.locator("[data-testid='stCode']").nth(1).is_visible()   # not on the projector
-        teacher.get_by_text("Your teacher key (not for the projector)").click()      # unfolded by its holder
-        teacher.locator("[data-testid='stCode']").nth(1).wait_for(timeout=30_000)
-        codes = teacher.locator("[data-testid='stCode']").all_inner_texts()
-        assert codes[0].strip().endswith(f"/class?code={code}")
-        key = codes[1].strip()
+        code, key = create_class(teacher, server_a, "Maths <b>3B</b>")
         assert teacher.get_by_text("Maths <b>3B</b>").count()           # shown as typed
         shot(teacher, "class-created")
 
