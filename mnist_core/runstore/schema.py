@@ -50,7 +50,7 @@ classes = sa.Table(
     sa.Column("created_by", sa.Integer, sa.ForeignKey("learners.id", ondelete="SET NULL")),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("closed", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("drawing_closed", sa.Boolean, nullable=False, server_default=sa.false()),   # 0003
+    sa.Column("drawing_closed", sa.Boolean, nullable=False, server_default=sa.false()),   # 0002
     sa.Index("ix_classes_creator", "created_by", "created_at"),
 )
 
@@ -69,7 +69,7 @@ entries = sa.Table(     # a run published to a class under a display name
     sa.Index("ix_entries_class", "class_id", "published_at"),
 )
 
-# --- A class's own handwriting (issue #28, migration 0003) ---------------------------------------
+# --- A class's own handwriting (issue #28, migration 0002) ---------------------------------------
 
 drawings = sa.Table(    # one digit a learner drew for the class: its strokes, its 28x28, its label
     "drawings", metadata,

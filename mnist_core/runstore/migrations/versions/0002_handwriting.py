@@ -1,19 +1,15 @@
 """A class's own handwriting (issue #28): its drawings, join codes and wrong-join-code counts,
 and a class's "drawing closed" switch.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0002
+Revises: 0001
 """
-
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-# After #25's "0002" (written at the same time); until it lands, after "0001". Delete this
-# fallback once 0002 is on main.
-down_revision = "0002" if any(Path(__file__).parent.glob("0002_*.py")) else "0001"
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
