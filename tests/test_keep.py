@@ -73,7 +73,7 @@ def test_the_class_page_creates_publishes_and_hides_with_hostile_names(fresh_sto
     code = at.query_params["code"]
     key = at.session_state["board_keys"][code]
     assert [c.value for c in at.code][:2] == [f"/class?code={code}", key]
-    assert at.subheader[0].value == plain("Maths " + HOSTILE)      # escaped: shown as typed
+    assert at.header[0].value == plain("Maths " + HOSTILE)         # escaped: shown as typed
     # A learner with a saved run publishes it under a hostile name.
     store = store_at(fresh_store)
     secret = new_secret()

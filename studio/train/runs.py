@@ -139,7 +139,7 @@ def live_ui() -> None:
     job = studio.job(key)
     if job is None:
         return
-    st.subheader(job.name)
+    st.header(job.name)
     if not job.done:
         st.fragment(progress_ui, run_every=POLL_SECONDS)(key, job)
         return
