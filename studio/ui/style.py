@@ -25,6 +25,10 @@ CSS = """<style>
 /* A page's sections are h2 (st.header: headings go down one level at a time after the page's h1),
    drawn at the size Streamlit gives its subheaders. */
 [data-testid="stMain"] h2 { font-size: 1.75rem !important; }
+/* Predict: room above the canvas for its own toolbar (it floats over the canvas' top edge), and a
+   smaller title on a phone, so the canvas and the answer under it fit the first screen. */
+.st-key-predict_tools { margin-bottom: 1.75rem; }
+@media (max-width: 640px) { [data-testid="stMain"] h1 { font-size: 2.25rem !important; } }
 /* Page links wrap instead of cutting their words (the Overview's step cards). */
 [data-testid="stPageLink-NavLink"] span, [data-testid="stPageLink-NavLink"] p { white-space: normal !important; overflow: visible !important; line-height: 1.4; }
 </style>"""
