@@ -8,12 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 import mnist_core  # noqa: F401  (sets TensorFlow's log level before any page imports it)
-from studio.store import note, restoring
-from studio.session.models import choose_model_from_url, session_studio
-from studio.ui import style
 from studio.server import warmup
+
+warmup.settings_or_stop()   # before the store's modules read them: a bad setting stops the server
+
+from studio.store import note, restoring  # noqa: E402
+from studio.session.models import choose_model_from_url, session_studio  # noqa: E402
+from studio.ui import style  # noqa: E402
 from studio.ui.i18n import choose_language, t
-from studio.ui.pages import CLASS, OVERVIEW, STEPS
+from studio.ui.pages import CLASS, MODEL_PAGES, OVERVIEW, STEPS
 from studio.predict.reading import note_link_choice
 from studio.server.runtime import keep_keras_state_across_reruns, limit_heap_arenas
 from studio.ui.sidebar import notices_ui, sidebar_place, sidebar_ui
@@ -41,6 +44,8 @@ def main():
     choose_language()
     note_link_choice()      # before the app writes its own ?model= into the address
     page = st.navigation(pages())
+    if page.url_path in MODEL_PAGES:
+        warmup.import_keras()  # one thread imports TensorFlow; this page waits for it, never races it
     studio = session_studio()
     studio.settle()           # runs finished since the last page, applied before any page takes a model
     restoring.session_ui(page)     # this browser's kept runs come back before a link chooses among them

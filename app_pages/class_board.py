@@ -44,8 +44,10 @@ def created_ui(code: str) -> None:
     st.success(t("board.created"))
     st.markdown(t("board.share"))
     st.code(board.link(code), language=None)
-    st.markdown(t("board.teacher_key"))
-    st.code(st.session_state[KEYS][code], language=None)
+    # Folded away from the link: a projected page must not show the class the key that closes it.
+    with st.expander(t("board.teacher_key.reveal"), icon=":material/key:"):
+        st.markdown(t("board.teacher_key"))
+        st.code(st.session_state[KEYS][code], language=None)
 
 
 def publish_ui(store, code: str) -> None:

@@ -41,7 +41,7 @@ def draw_ui():
                        height=CANVAS, width=CANVAS, drawing_mode="freedraw",
                        return_image_data=True,
                        key=f"predict_canvas_{st.session_state.get('predict_canvas_number', 0)}")
-    return result.image_data if result is not None else None
+    return (result.image_data, result.json_data) if result is not None else (None, None)
 
 
 def test_image_ui():
@@ -94,8 +94,9 @@ def drawing_ui() -> None:
     left, right = st.columns([2, 3], gap="small")
     label = None
     with left:
+        strokes = None               # the canvas' json_data: the pen's strokes, read with the image
         if source == "draw":
-            picture = draw_ui()
+            picture, strokes = draw_ui()
         elif source == "test":
             picture, label = test_image_ui()
         else:
@@ -107,14 +108,13 @@ def drawing_ui() -> None:
                 st.caption(t("predict.draw.caption"))
             return
         try:
-            current = reading.seen(picture, prepared=source == "test")   # test images are MNIST's already
+            current, said = reading.seen(picture, entry, source=source, json_data=strokes)
         except EmptyDrawingError:
             st.info(t("predict.empty_canvas" if source == "draw" else "predict.empty_picture"))
             return
-        except ValueError:          # a code's message only: the library's English stays out of the page
+        except ValueError:          # a code's message only (CanvasDataError too): the library's English stays out of the page
             st.error(t("predict.unreadable"))
             return
-        said = current.reading(entry, photo=source == "upload")
         if fresh:
             ours, theirs = st.columns(2)
             with ours:

@@ -52,8 +52,8 @@ NON_DIGITS = {
 }
 
 
-def _placed(strokes, rng, height, width, brush) -> np.ndarray:
-    """This hand: slanted, turned, wobbly, maybe quick; anywhere on the canvas."""
+def _placed(strokes, rng, height, width) -> list:
+    """This hand: slanted, turned, wobbly, maybe quick; anywhere on the canvas (strokes in canvas px)."""
     slant, angle = rng.uniform(-0.35, 0.35), np.radians(rng.uniform(-15, 15))
     quick = rng.random() < 0.4                             # written quickly: sparse, sloppy points
     wobble = rng.uniform(0.003, 0.012) * (2.5 if quick else 1)
@@ -72,19 +72,28 @@ def _placed(strokes, rng, height, width, brush) -> np.ndarray:
     margin = 12
     offset = [rng.uniform(margin - low[i], CANVAS - margin - high[i]) if high[i] - low[i] < CANVAS - 2 * margin
               else CANVAS / 2 for i in range(2)]
-    return paint([shape + offset for shape in shapes], brush)
+    return [shape + offset for shape in shapes]
+
+
+def non_digit_strokes(count: int = 500, seed: int = HELD_OUT_SEED) -> tuple[list, list[int], list[str]]:
+    """`count` drawings of NON_DIGITS, balanced over the kinds, as the pen drew them: their strokes
+    (canvas pixels, in order), brushes and kinds."""
+    rng = np.random.default_rng(seed)
+    names = sorted(NON_DIGITS)
+    kinds = [names[i % len(names)] for i in range(count)]
+    drawings, brushes = [], []
+    for kind in kinds:
+        height = rng.uniform(0.35, 0.9) * CANVAS
+        width = height * rng.uniform(0.7, 1.1)
+        brushes.append(random_brush(rng))
+        drawings.append(_placed(NON_DIGITS[kind], rng, height, width))
+    return drawings, brushes, kinds
 
 
 def non_digits(count: int = 500, seed: int = HELD_OUT_SEED) -> tuple[np.ndarray, list[str]]:
     """`count` canvases of NON_DIGITS, balanced over the kinds: (count, 280, 280) uint8 and kinds."""
-    rng = np.random.default_rng(seed)
-    names = sorted(NON_DIGITS)
-    kinds = [names[i % len(names)] for i in range(count)]
-    images = []
-    for kind in kinds:
-        height = rng.uniform(0.35, 0.9) * CANVAS
-        images.append(_placed(NON_DIGITS[kind], rng, height, height * rng.uniform(0.7, 1.1), random_brush(rng)))
-    return np.stack(images), kinds
+    drawings, brushes, kinds = non_digit_strokes(count, seed)
+    return np.stack([paint(shapes, brush) for shapes, brush in zip(drawings, brushes)]), kinds
 
 
 WAYS = ("thin small", "thin large", "thick small", "thick large")

@@ -40,16 +40,16 @@ DRAWINGS = {1: [[(0.5, 0.1), (0.5, 0.9)]], 7: [[(0.2, 0.15), (0.8, 0.15), (0.45,
 
 
 def canvas_value(digit: int, brush: int = 22) -> str:
-    """The canvas component's value for a drawing of `digit`, as the browser sends it."""
-    from mnist_core.drawings.canvas import CANVAS, paint
+    """The canvas component's value for a drawing of `digit`, as the browser sends it: its image and
+    its strokes as the canvas' paths (canvas.returned; a line gets the points a mouse gives)."""
+    from mnist_core.drawings.canvas import CANVAS, returned
     paths = [np.asarray(stroke) * [CANVAS * 0.6, CANVAS * 0.8] + [CANVAS * 0.2, CANVAS * 0.1]
              for stroke in DRAWINGS[digit]]
-    alpha = paint(paths, brush)
-    rgba = np.dstack([np.full_like(alpha, 30), np.full_like(alpha, 27), np.full_like(alpha, 75), alpha])
+    rgba, json_data = returned([np.linspace(s[0], s[-1], 12) if len(s) == 2 else s for s in paths], brush)
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return json.dumps({"drawing": {"raw": {"version": "7.4.0", "objects": [{"type": "Path"}]}, "data": url}})
+    return json.dumps({"drawing": {"raw": json_data, "data": url}}, default=float)
 
 
 class Session:

@@ -113,6 +113,59 @@ def best_reader():
     return Predictor(model, metadata.get("withhold_below"))
 
 
+class PenReader:
+    """The bundled pen reader (mnist_core.drawings.penreader): probabilities from a drawing's strokes,
+    and how they join the image reader's (`image_weight`, `withhold_below`, chosen on the protocol's
+    choose part with the bundled image reader; with another image reader they are not used)."""
+
+    def __init__(self, model, image_weight: float, withhold_below: float, pen_withhold_below: float | None = None):
+        self.model, self.image_weight, self.withhold_below = model, float(image_weight), float(withhold_below)
+        # the pen reader alone (the bench's row), chosen on the choose part too
+        self.pen_withhold_below = CONFIDENT if pen_withhold_below is None else float(pen_withhold_below)
+        signature = tf.TensorSpec((None,) + tuple(model.input_shape[1:]), tf.float32)
+        self._forward = gated(tf.function(lambda x: model(x, training=False), input_signature=[signature],
+                                          reduce_retracing=True))
+
+    def predict_proba(self, strokes) -> np.ndarray:
+        """Probabilities (10,) for one drawing's strokes (canvas pixels, in order)."""
+        from .drawings.pen import features
+        return self._forward(features(strokes).reshape(1, -1))[0].numpy()
+
+
+def pen_reader() -> PenReader | None:
+    """The bundled pen reader, or None when its file is not there (drawings are then read by the image)."""
+    from . import storage
+    if not storage.PEN_READER.exists():
+        return None
+    model, metadata = storage.load_model(storage.PEN_READER)
+    return PenReader(model, metadata["image_weight"], metadata["withhold_below"],
+                     metadata.get("pen_withhold_below"))
+
+
+def read_canvas(image, json_data=None, reader: Predictor | None = None, pen: PenReader | None = None, *,
+                photo: bool = False) -> "Reading":
+    """What to say about what the Predict page's canvas returned: its RGBA `image` and its `json_data`
+    (fabric.js objects; each pen stroke a `path` of M, Q, L commands in canvas pixels). The image goes
+    through canvas_to_mnist to `reader` (the image reader); with `pen` and strokes, the pen reader reads
+    the strokes and the two answers become one (their weighted mean, withheld below the pen reader's
+    threshold). A photo or an upload has no strokes: the image is read alone (`photo`: its advice speaks
+    of photos). Raises EmptyDrawingError (no ink), ValueError (not an image), CanvasDataError."""
+    from .drawings.pen import fabric_strokes
+    from .drawings.penreader import combine
+    from .preprocess import canvas_to_mnist_steps
+    steps = canvas_to_mnist_steps(image)
+    strokes = [] if photo else fabric_strokes(json_data)
+    image_p = reader.predict_proba(steps.centred)[0]
+    if pen is None or not strokes:
+        reading = Reading(image_p, steps.centred, reader.withhold_below, photo=photo)
+    else:
+        pen_p = pen.predict_proba(strokes)
+        reading = Reading(combine(image_p, pen_p, pen.image_weight), steps.centred, pen.withhold_below)
+        reading.readers = {"image": image_p, "pen": pen_p}
+    reading.steps = steps
+    return reading
+
+
 def top_k(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
     """The k likeliest digits of one probability row, best first."""
     order = np.argsort(probabilities)[::-1][:k]
@@ -144,11 +197,14 @@ class Problem:
 
 
 class Reading:
-    """What the app should say about one 28x28 image: a digit, or why it won't name one."""
+    """What the app should say about one 28x28 image: a digit, or why it won't name one.
+    `image` is the 28x28 the image reader saw; `read_canvas` adds `steps` (its preprocessing) and
+    `readers` (each reader's own probabilities, by name, when more than one read it)."""
 
     def __init__(self, probabilities: np.ndarray, image: np.ndarray,
                  withhold_below: float = CONFIDENT, *, photo: bool = False):
         from .preprocess import MNIST_INK_RANGE
+        self.image, self.steps, self.readers = image, None, {}
         self.probabilities = probabilities
         self.top3 = top_k(probabilities, 3)
         self.guess, self.confidence = self.top3[0]

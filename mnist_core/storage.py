@@ -3,9 +3,10 @@
 The metadata (architecture, hyperparameters, history, test accuracy, date, seed) is a JSON entry
 added to the `.keras` zip, so a downloaded model is one file that plain `keras.models.load_model`
 still opens. Loading treats every file as hostile: size and zip checks first (the zip's directory,
-then each entry's size, before any entry is read), then every object the config names is checked
-against an allow-list and the network's cost (mnist_core.modelfile.cost) against a budget before Keras
-builds anything, then Keras safe mode, a check that Keras' global settings are unchanged, and a
+then each entry's size, before any entry is read), then every object the config names and every
+layer's settings are checked against allow-lists (mnist_core.modelfile.allow), the network's cost
+(mnist_core.modelfile.cost) against a budget and the weights' declared shapes against that walk
+(mnist_core.modelfile.weights), all before Keras builds anything, then Keras safe mode, a check that Keras' global settings are unchanged, and a
 check that the model really maps a 28x28 digit to 10 probabilities.
 
 Refusals are ModelFileError(code, **values); the words for each code are in the app's catalogue
@@ -24,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_core.modelfile import cost
+from mnist_core.modelfile import allow, cost, weights
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 BEST_READER = MODELS / "default.keras"    # the bundled best reader of people's drawings (#17)
+PEN_READER = MODELS / "pen-reader.keras"  # the pen reader of drawings' strokes, joined to the best reader (#29)
 NOTE_NETWORK = MODELS / "tutorial.keras"  # the note's dense network, as the tutorial trains it
 METADATA_ENTRY = "mnist_studio.json"
 CONFIG_ENTRY, WEIGHTS_ENTRY = "config.json", "model.weights.h5"
@@ -40,41 +42,6 @@ MAX_ENTRY_BYTES = 1024 * 1024               # every entry but the weights: confi
 WEIGHT_BYTES_PER_PARAMETER = 24
 WEIGHTS_OVERHEAD_BYTES = 2 * 1024 * 1024
 ACCEPTED_INPUTS = {(784,), (28, 28), (28, 28, 1)}
-
-# Everything a model file may name, checked before Keras deserializes anything. Keras resolves a
-# config's (module, class_name) by importing the module, so anything not listed here is refused:
-# safe mode alone lets a file call any public Keras function, `keras.config.set_floatx` included,
-# and such a call changes the process for every visitor.
-ALLOWED_CLASSES = {
-    "keras": {"Sequential", "DTypePolicy", "FloatDTypePolicy"},
-    "keras.src.models.functional": {"Functional"},
-    "keras.layers": {
-        "InputLayer", "Dense", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D",
-        "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Reshape",
-        "Dropout", "SpatialDropout2D", "GaussianNoise", "BatchNormalization", "LayerNormalization",
-        "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax", "Rescaling", "ZeroPadding2D",
-        "Add", "Concatenate", "Average", "Maximum", "Multiply",
-        "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast"},
-    "keras.initializers": {
-        "Zeros", "Ones", "Constant", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
-        "LecunUniform", "LecunNormal", "RandomUniform", "RandomNormal", "TruncatedNormal",
-        "VarianceScaling", "Orthogonal", "Identity"},
-    "keras.regularizers": {"L1", "L2", "L1L2"},
-    "keras.constraints": {"MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm"},
-    "keras.optimizers": {"Adam", "AdamW", "RMSprop", "SGD", "Adamax", "Nadam", "Adagrad",
-                         "Adadelta", "Lion"},
-    "keras.losses": {"CategoricalCrossentropy"},      # the presets' label smoothing: numbers only
-    "keras.optimizers.schedules": {"CosineDecay", "ExponentialDecay", "PiecewiseConstantDecay",
-                                   "InverseTimeDecay", "PolynomialDecay"},
-    None: {"__keras_tensor__"},    # the functional graph's edges: data, not code
-}
-# Functions may appear only as activations, by name.
-ALLOWED_ACTIVATIONS = {
-    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "mish",
-    "sigmoid", "hard_sigmoid", "tanh", "softplus", "softsign", "softmax", "log_softmax", "exponential"}
-
-CODE_LAYERS = {"Lambda", "TFSMLayer"}   # named in the message: the commonest way to hide code
-
 
 class ModelFileError(Exception):
     """The file is not a usable MNIST model: `code` says why, `values` fill the message (the
@@ -160,14 +127,17 @@ def _load(path: Path) -> tuple:
             raise ModelFileError("not_keras")
         try:
             config = json.loads(_read_entry(archive, CONFIG_ENTRY))
-            check_config(config)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ModelFileError("corrupt_config") from exc
         model_cost = checked_cost(config)
-        weights = archive.getinfo(WEIGHTS_ENTRY).file_size
-        if weights > WEIGHT_BYTES_PER_PARAMETER * model_cost.parameters + WEIGHTS_OVERHEAD_BYTES:
-            raise ModelFileError("weights_too_big", mib=weights / 2**20,
+        size = archive.getinfo(WEIGHTS_ENTRY).file_size
+        if size > WEIGHT_BYTES_PER_PARAMETER * model_cost.parameters + WEIGHTS_OVERHEAD_BYTES:
+            raise ModelFileError("weights_too_big", mib=size / 2**20,
                                  parameters=f"{model_cost.parameters:,}")
+        try:
+            weights.check_declared(archive.read(WEIGHTS_ENTRY), model_cost.parameters, model_cost.layers)
+        except weights.WeightsError as exc:
+            raise ModelFileError(exc.code, **exc.values) from exc
         metadata = _metadata_from(archive)
 
     import keras  # only here: reading metadata must not import TensorFlow
@@ -184,11 +154,32 @@ def _load(path: Path) -> tuple:
     return model, metadata, model_cost
 
 
-def checked_cost(config: dict) -> cost.ModelCost:
-    """The cost of the network `config` describes, refused (ModelFileError) when it is over the
-    budget in mnist_core.modelfile.cost or is not an MNIST classifier's shape, before Keras builds it."""
+def check_readable(payload: bytes) -> cost.ModelCost:
+    """Refuse (ModelFileError) a model file that load_model_bytes would refuse for what it names,
+    sets or costs: the store checks a run with this before keeping it, without building it."""
+    if len(payload) > MAX_MODEL_BYTES:
+        raise ModelFileError("too_big", mib=len(payload) / 2**20, limit=MAX_MODEL_BYTES // 2**20)
+    import io
     try:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            config = json.loads(_read_entry(archive, CONFIG_ENTRY))
+    except (KeyError, zipfile.BadZipFile, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFileError("corrupt_config") from exc
+    return checked_cost(config)
+
+
+def checked_cost(config: dict) -> cost.ModelCost:
+    """The cost of the network `config` describes, refused (ModelFileError) when it names or sets
+    anything the allow-lists do not admit, is over the budget in mnist_core.modelfile.cost or is
+    not an MNIST classifier's shape, before Keras builds it."""
+    try:
+        allow.check_config(config)
+        if not isinstance(config, dict) or config.get("class_name") not in allow.MODELS:
+            raise cost.CostError("not_single_io")
+        allow.check_layers(config)
         model_cost = cost.estimate(config)
+    except RecursionError as exc:
+        raise ModelFileError("corrupt_config") from exc
     except cost.CostError as exc:
         raise ModelFileError(exc.code, **exc.values) from exc
     if model_cost.input_shape not in ACCEPTED_INPUTS:
@@ -262,42 +253,6 @@ def _metadata_from(archive: zipfile.ZipFile) -> dict:
     except (ValueError, UnicodeDecodeError, RecursionError, zipfile.BadZipFile):
         return {}
     return metadata if isinstance(metadata, dict) else {}
-
-
-def check_config(node, *, top: bool = True) -> None:
-    """Refuse a model config that names anything outside the allow-list (ModelFileError)."""
-    if isinstance(node, dict):
-        if "class_name" in node:
-            _check_object(node, top)
-        for key, value in node.items():
-            if key == "activation" and isinstance(value, str) and value not in ALLOWED_ACTIVATIONS:
-                raise ModelFileError("foreign_function", name=value[:80])
-            check_config(value, top=False)
-    elif isinstance(node, list):
-        for value in node:
-            check_config(value, top=False)
-
-
-def _check_object(node: dict, top: bool) -> None:
-    class_name, module = node.get("class_name"), node.get("module")
-    if not isinstance(class_name, str) or not (module is None or isinstance(module, str)):
-        raise ModelFileError("foreign_object", name=str(class_name)[:80], module=str(module)[:80])
-    if class_name in CODE_LAYERS:
-        raise ModelFileError("code_layer", name=class_name)
-    if class_name == "function":
-        name = node.get("config")
-        if module != "keras.activations" or not isinstance(name, str) or name not in ALLOWED_ACTIVATIONS:
-            raise ModelFileError("foreign_function", name=str(node.get("config"))[:80])
-    elif class_name not in ALLOWED_CLASSES.get(module, ()):
-        raise ModelFileError("foreign_object", name=class_name[:80], module=str(module)[:80])
-    registered = node.get("registered_name")
-    if registered is not None and registered != class_name and registered != node.get("config"):
-        raise ModelFileError("foreign_object", name=str(registered)[:80],
-                             module=str(module)[:80])
-    # Keras compiles any object whose config carries a compile_config; only the model may.
-    if not top and node.get("compile_config") is not None:
-        raise ModelFileError("foreign_object", name=f"{class_name}.compile_config",
-                             module=str(module)[:80])
 
 
 def keras_settings() -> dict:

@@ -16,6 +16,7 @@ def main() -> None:
 
     from studio.server import warmup
     from studio.server.runtime import limit_heap_arenas
+    warmup.settings_or_stop(at_launch=True)   # a bad setting stops here, before the server starts
     limit_heap_arenas()          # before TensorFlow starts its threads (see studio/server/runtime.py)
     warmup.start_once(at_launch=True)
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]

@@ -45,16 +45,16 @@ def used_keys() -> set[str]:
     keys |= {f"arch.{a}.{part}" for a in presets.ARCHITECTURES for part in ("title", "short", "description")}
     keys |= {f"hparam.{p}{suffix}" for a in presets.ARCHITECTURES.values() for p in a.params
              for suffix in ("", ".help")}
-    keys |= {f"model_file.{code}" for code in raised_codes("ModelFileError", "CostError")}
+    keys |= {f"model_file.{code}" for code in raised_codes("ModelFileError", "CostError", "SettingError", "WeightsError")}
     keys |= {f"model_file.{code}" for code in [*cost.BUDGETS, predict.OutOfTime.code]}
     keys |= {f"image_file.{code}" for code in raised_codes("ImageFileError")}
     keys |= {f"reading.{code}" for code in predict.PROBLEM_CODES}
     keys |= {f"model.{part}.{kind}" for part in ("kind", "source")
              for kind in ("bundled", "run", "upload", "tuned", "kept", "published")}
-    from mnist_core.runstore import store as runstore
-    keys |= {f"store.error.{code}" for code in runstore.MESSAGES}
+    keys |= {f"store.error.{code}" for code in raised_codes("StoreError")}
     keys |= {f"store.{name}" for name in ("restored", "saved", "not_saved", "dropped")}   # notices
     keys |= {f"store.down.{why}" for why in ("damaged", "unreachable")}      # opening.reason()
+    keys |= {"store.down.opening", "store.busy"}       # opening.problem_key(), the writer's full queue
     keys |= {f"data.origin.{origin}" for origin in ("local", "keras_cache", "download")}
     keys |= {f"notice.{name}" for name in ("run_active", "upload_active", "dropped")}
     from mnist_core.runs import jobs, runspec

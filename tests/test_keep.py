@@ -26,6 +26,7 @@ def fresh_store(tmp_path, monkeypatch, mnist_path):
     monkeypatch.setattr(opening, "_store", None)
     monkeypatch.setattr(opening, "_failure", None)
     monkeypatch.setattr(opening, "_opening", False)
+    monkeypatch.setattr(opening, "_settled", __import__("threading").Event())
     return tmp_path
 
 
@@ -73,6 +74,9 @@ def test_the_class_page_creates_publishes_and_hides_with_hostile_names(fresh_sto
     code = at.query_params["code"]
     key = at.session_state["board_keys"][code]
     assert [c.value for c in at.code][:2] == [f"/class?code={code}", key]
+    # The key is folded away from the link (a projector shows the link to the class, never the key).
+    [folded] = [e for e in at.expander if e.label == "Your teacher key (not for the projector)"]
+    assert [c.value for c in folded.code] == [key] and not folded.proto.expanded
     assert at.header[0].value == plain("Maths " + HOSTILE)         # escaped: shown as typed
     # A learner with a saved run publishes it under a hostile name.
     store = store_at(fresh_store)
@@ -119,3 +123,19 @@ def test_the_store_is_tried_again_in_the_background_and_comes_back(fresh_store):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert opening.problem() is None and opening.get_store().counts()["runs"] == 0
+
+
+def test_a_visitor_who_arrives_while_the_store_opens_is_told_so_then_waits_for_it(fresh_store, monkeypatch):
+    """30 sessions opening Train on a fresh server were told "the run store is unavailable ()"
+    while it opened on a page thread (#25): it opens at launch, on its own thread."""
+    import threading
+    import time
+    from mnist_core import runstore
+    gate, real_open = threading.Event(), runstore.open_store
+    monkeypatch.setattr(runstore, "open_store", lambda: gate.wait(30) and real_open())
+    opening.open_at_launch()
+    started = time.monotonic()
+    assert opening.get_store() is None and time.monotonic() - started < 0.5     # no page waits on it
+    assert opening.problem() == "the run store is still opening; your saved runs come back in a moment"
+    gate.set()
+    assert opening.get_store(wait=10) is not None and opening.problem() is None

@@ -147,7 +147,7 @@ def test_a_class_board_publish_hide_and_close(store, url, clock):
     first = store.publish(learner, run_a, code, "Ann")
     clock.now += 1
     second = store.publish(learner, run_b, code, "Ann again")
-    with pytest.raises(StoreError, match="already on the class"):
+    with pytest.raises(StoreError, match="^already_published"):
         store.publish(learner, run_a, code, "Ann")
     with pytest.raises(StoreError) as refused:       # only your own runs
         store.publish(teacher, run_a, code, "Not mine")
@@ -353,3 +353,46 @@ def test_saving_for_a_learner_forgotten_meanwhile_is_a_store_error(store):
     with pytest.raises(StoreError) as refused:
         store.save_run(learner, record())
     assert refused.value.code == "no_such_run"
+
+
+def test_a_diverged_run_is_kept_on_both_back_ends(store):
+    """A NaN loss: SQLite took it, PostgreSQL's JSON refused it and the page said the database
+    "did not answer" (#25). Kept as null on both."""
+    learner = store.learner(new_secret())
+    diverged = record(1)
+    diverged.record["metadata"]["history"]["loss"] = [0.5, float("nan"), float("inf")]
+    store.save_run(learner, diverged)
+    [kept] = store.runs(learner)
+    assert kept.record["metadata"]["history"]["loss"] == [0.5, None, None]
+
+
+def test_pruning_to_the_limit_never_takes_a_run_off_a_class_board(store, clock, monkeypatch):
+    """Pruning to MAX_RUNS_PER_LEARNER silently removed published board entries (#25)."""
+    monkeypatch.setattr(bounds, "MAX_RUNS_PER_LEARNER", 2)
+    learner = store.learner(new_secret())
+    code, _ = store.create_class(learner, "Class 5B")
+    published, _ = store.save_run(learner, record(1))
+    store.publish(learner, published, code, "Mine")
+    dropped = []
+    for number in range(2, 6):
+        clock.now += 60
+        dropped.append(store.save_run(learner, record(number))[1])
+    assert dropped == [0, 0, 1, 1]                     # the oldest unpublished runs went
+    assert [e.display_name for e in store.board(code)] == ["Mine"]
+    assert [r.number for r in store.runs(learner)] == [5, 4, 1]
+
+
+def test_a_class_lasts_the_retention_period_after_its_last_publication(store, clock, monkeypatch):
+    """Classes expired 30 days after creation, however busy (#25): now after their last use."""
+    monkeypatch.setattr(bounds, "RETENTION_DAYS", 2)
+    teacher = store.learner(new_secret())
+    code, _ = store.create_class(teacher, "Class 5B")
+    clock.now += 1.5 * bounds.DAY
+    learner = store.learner(new_secret())
+    run, _ = store.save_run(learner, record(1))
+    store.publish(learner, run, code, "Late")
+    clock.now += 1 * bounds.DAY                        # created 2.5 days ago, used 1 day ago
+    assert store.sweep()["classes"] == 0
+    assert store.find_class(code).name == "Class 5B"
+    clock.now += 1.5 * bounds.DAY                      # its run has expired: the class is unused
+    assert store.sweep() == {"entries": 1, "runs": 1, "classes": 1, "learners": 1}

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bench import hostile_models
-from mnist_core.modelfile import cost
+from mnist_core.modelfile import allow, cost
 from mnist_core import models, predict, storage
 from mnist_core.networks import presets
 from mnist_core.storage import ModelFileError
@@ -84,7 +84,7 @@ def test_the_cost_walk_agrees_with_keras_for_every_allowed_layer(name, model):
 def test_every_allowed_layer_is_covered_by_a_cost_rule():
     covered = {type(layer).__name__ for _, model in every_layer_models()
                for layer in getattr(model, "_flatten_layers", lambda: model.layers)()}
-    assert storage.ALLOWED_CLASSES["keras.layers"] - {"InputLayer"} <= covered | {"Sequential"}
+    assert allow.ALLOWED_CLASSES["keras.layers"] - {"InputLayer"} <= covered | {"Sequential"}
 
 
 def test_multiply_adds_match_the_convolutions_and_dense_layers_keras_builds():

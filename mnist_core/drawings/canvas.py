@@ -28,6 +28,19 @@ def paint(paths: list, brush: int) -> np.ndarray:
     return np.asarray(canvas)
 
 
+INK_RGB = (30, 27, 75)     # the page's stroke colour, #1e1b4b
+
+
+def returned(strokes: list, brush: int) -> tuple[np.ndarray, dict]:
+    """What the page's canvas returns for these pen strokes (canvas pixels, in order): its RGBA image
+    (ink in the alpha channel) and its json_data, each stroke the path the canvas makes of it."""
+    from .pen import fabric_path
+    alpha = paint(strokes, brush)
+    rgba = np.dstack([np.full_like(alpha, value) for value in INK_RGB] + [alpha])
+    objects = [{"type": "path", "strokeWidth": brush, "path": fabric_path(s)} for s in strokes]
+    return rgba, {"version": "7.4.0", "objects": objects}
+
+
 def random_brush(rng: np.random.Generator) -> int:
     return int(rng.integers(STROKE_WIDTHS[0], STROKE_WIDTHS[1] + 1))
 

@@ -114,6 +114,13 @@ def draw(digit: PenDigit, rng: np.random.Generator, *, augment: bool = False, br
     height in HEIGHTS (or `height`, a share of the canvas), anywhere, any brush (or `brush` px).
     `augment` also turns, slants, stretches, jitters and thins it (training only; the choose and
     held-out drawings are the writers' own shapes)."""
+    strokes = place(digit, rng, augment=augment, height=height)
+    return paint(strokes, random_brush(rng) if brush is None else brush)
+
+
+def place(digit, rng: np.random.Generator, *, augment: bool = False, height: float | None = None) -> list:
+    """The digit's strokes (anything with `.strokes`, y down) where `draw` puts them on the canvas,
+    in canvas pixels (the same random draws, in the same order, as `draw` before its brush)."""
     every = np.concatenate(digit.strokes)
     low, high = every.min(axis=0), every.max(axis=0)
     tall = max(float(high[1] - low[1]), 1.0)
@@ -139,7 +146,7 @@ def draw(digit: PenDigit, rng: np.random.Generator, *, augment: bool = False, br
     strokes = [s * scale for s in strokes]
     low, high = every.min(axis=0) * scale, every.max(axis=0) * scale
     offset = [rng.uniform(MARGIN - low[i], max(MARGIN - low[i], CANVAS - MARGIN - high[i])) for i in range(2)]
-    return paint([s + offset for s in strokes], random_brush(rng) if brush is None else brush)
+    return [s + offset for s in strokes]
 
 
 def prepare(part: str, every: int = 1, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -89,6 +89,8 @@ def estimate(config: dict) -> ModelCost:
         if not isinstance(config, dict) or config.get("class_name") not in ("Sequential", "Functional"):
             raise CostError("not_single_io")
         inputs, outputs = _model(config, None, tally)
+        if len(inputs) == 1:
+            _check_build(config, inputs, "model")
     except CostError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError,
@@ -133,6 +135,9 @@ def _model(node: dict, given: tuple | None, tally: _Tally) -> tuple[list, list]:
         raise CostError("bad_architecture", detail="layers")
     if node["class_name"] == "Sequential":
         start = _sequential_input(config, layers) if given is None else given
+        if config.get("build_input_shape") is not None and _lists(config["build_input_shape"]) != [None, *start]:
+            raise CostError("wrong_build_shape", layer=_name(node), claimed=str(config["build_input_shape"])[:60],
+                            shape=str([None, *start]))
         shape = start
         for layer in layers:
             if layer.get("class_name") == "InputLayer":
@@ -179,7 +184,7 @@ def _functional(config: dict, layers: list, given: tuple | None, tally: _Tally) 
             sources = [_history(tensor) for tensor in _tensors(inbound.get("args"))]
             if not sources or any(source not in produced for source in sources):
                 raise CostError("bad_layer", layer=name)
-            produced[(name, index, 0)] = _layer(layer, [produced[s] for s in sources], tally)
+            produced[(name, index, 0)] = _layer(layer, [produced[s] for s in sources], tally, first=index == 0)
     outputs = [produced.get(_history_of(ref)) for ref in _refs(config["output_layers"])]
     if any(shape is None for shape in outputs):
         raise CostError("not_single_io")
@@ -227,9 +232,11 @@ MERGES = {"Add", "Average", "Maximum", "Multiply"}
 MODELS = {"Sequential", "Functional"}
 
 
-def _layer(layer: dict, shapes: list[tuple], tally: _Tally) -> tuple:
+def _layer(layer: dict, shapes: list[tuple], tally: _Tally, first: bool = True) -> tuple:
     """Output shape of one layer fed `shapes`; its weights and work go into `tally`."""
     kind, config, name = layer["class_name"], layer["config"], _name(layer)
+    if first:
+        _check_build(layer, shapes, name)
     if kind in MODELS:
         if len(shapes) != 1:
             raise CostError("bad_layer", layer=name)
@@ -265,6 +272,22 @@ def _layer(layer: dict, shapes: list[tuple], tally: _Tally) -> tuple:
         kept = [d for i, d in enumerate(shape, start=1) if i not in shared]
         return tally.add(name, shape, math.prod(kept), size)
     return _spatial(kind, config, shape, name, tally)
+
+
+def _check_build(node: dict, shapes: list[tuple], name: str) -> None:
+    """Keras builds a layer from its `build_config` before any shape check: a Dense(8) claiming
+    5,000,000 inputs is allocated first and refused after. So it must say what the walk found."""
+    build = node.get("build_config")
+    if build is None or build == {"input_shape": None}:      # nothing to build from
+        return
+    expected = [None, *shapes[0]] if len(shapes) == 1 else [[None, *shape] for shape in shapes]
+    if not isinstance(build, dict) or set(build) != {"input_shape"} or _lists(build["input_shape"]) != expected:
+        raise CostError("wrong_build_shape", layer=name, claimed=str(build)[:60], shape=str(expected))
+
+
+def _lists(value):
+    """A shape as JSON gives it back (tuples as lists), for comparing."""
+    return [_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 def _merge(kind: str, config: dict, shapes: list[tuple], name: str) -> tuple:

@@ -1,8 +1,8 @@
 """Runs that last (issue #20): the store's interface and its two back ends. No Streamlit here."""
 
 from . import bounds
-from .store import (BoardEntry, ClassInfo, RunRecord, RunStore, StoreError, database_url,
-                    default_data_dir, is_token, new_secret, token_hash)
+from .connect import database_url, default_data_dir
+from .store import BoardEntry, ClassInfo, RunRecord, RunStore, StoreError, is_token, new_secret, token_hash
 
 __all__ = ["BoardEntry", "ClassInfo", "RunRecord", "RunStore", "StoreError", "bounds",
            "database_url", "default_data_dir", "is_token", "new_secret", "open_store", "token_hash"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
@@ -22,35 +23,21 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from . import bounds
+from .connect import detail as _detail, engine as _engine
 from .schema import classes, entries, learners, runs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")    # secrets, class codes, teacher keys (url-safe)
 _MIGRATION_LOCK = 0x4D4E4953                     # PostgreSQL advisory lock: one migrator at a time
 
-MESSAGES = {
-    "unavailable": "The run store is unavailable ({detail}).",
-    "empty_name": "The name is empty.",
-    "name_too_long": "The name is longer than {limit} characters.",
-    "model_too_big": "The model file is {mib:.1f} MiB; the store keeps models up to {limit} MiB.",
-    "learner_rate_limited": "You published {limit} runs in the last {minutes} minutes; try again later.",
-    "class_rate_limited": "This class received {limit} runs in the last {minutes} minutes; try again later.",
-    "too_many_classes": "You created {limit} classes today; try again tomorrow.",
-    "no_such_class": "There is no class with this code.",
-    "class_closed": "This class is closed: its board takes no more runs.",
-    "class_full": "This class's board is full ({limit} runs).",
-    "wrong_key": "That is not this class's teacher key.",
-    "no_such_run": "There is no such run.",
-    "already_published": "This run is already on the class's board.",
-}
-
-
 class StoreError(Exception):
-    """`code` says what went wrong, `values` fill the message (studio translates the code)."""
+    """`code` says what went wrong, `values` fill the message; the words for each code are in the
+    app's catalogue (studio/ui/locales/*.json, keys `store.error.<code>`). str() is the code and
+    values, for logs."""
 
     def __init__(self, code: str, **values):
         self.code, self.values = code, values
-        super().__init__(MESSAGES[code].format(**values))
+        super().__init__(f"{code} {values}" if values else code)
 
 
 def token_hash(token: str) -> str:
@@ -105,24 +92,6 @@ class BoardEntry:
     display_name: str
     published_at: int
     run: RunRecord          # without its model file
-
-
-def database_url(environ: dict, default_dir: Path) -> str:
-    """`DATABASE_URL` (PostgreSQL) if set, else the SQLite file in the data folder."""
-    url = environ.get("DATABASE_URL", "").strip()
-    if url:
-        for prefix in ("postgres://", "postgresql://"):     # use psycopg 3, whatever the URL says
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix):]
-        return url
-    folder = Path(environ.get("MNIST_STUDIO_DATA_DIR") or default_dir)
-    return f"sqlite:///{folder / 'mnist-studio.sqlite3'}"
-
-
-def default_data_dir() -> Path:
-    import os
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "mnist-studio"
 
 
 class RunStore:
@@ -222,7 +191,8 @@ class RunStore:
     # --- Runs ----------------------------------------------------------------------------------
 
     def save_run(self, learner_id: int, run: RunRecord) -> tuple[int, int]:
-        """Keep a finished run -> (its id, how many older runs were dropped to stay in bounds)."""
+        """Keep a finished run -> (its id, how many older runs were dropped to stay in bounds).
+        A loss that diverged (NaN, inf) is kept as null: PostgreSQL's JSON has no NaN."""
         if len(run.model) > bounds.MAX_STORED_MODEL_BYTES:
             raise StoreError("model_too_big", mib=len(run.model) / 2**20,
                              limit=bounds.MAX_STORED_MODEL_BYTES // 2**20)
@@ -232,13 +202,15 @@ class RunStore:
             run_id = connection.execute(runs.insert().values(
                 learner_id=learner_id, number=run.number, name=run.name[:120], arch=run.arch,
                 parameters=run.parameters, test_accuracy=run.test_accuracy,
-                train_seconds=run.train_seconds, created_at=now, record=run.record,
+                train_seconds=run.train_seconds, created_at=now, record=_finite(run.record),
                 model_size=len(run.model), model=run.model).returning(runs.c.id)).scalar_one()
-            beyond = connection.execute(sa.select(runs.c.id).where(runs.c.learner_id == learner_id)
+            # A run on a class board is not pruned: it leaves with the retention period, never
+            # silently from a board because its learner trained more (publishing is rate-limited).
+            published = sa.select(entries.c.run_id).where(entries.c.run_id == runs.c.id).exists()
+            beyond = connection.execute(sa.select(runs.c.id).where(runs.c.learner_id == learner_id, ~published)
                                         .order_by(runs.c.created_at.desc(), runs.c.id.desc())
                                         .offset(bounds.MAX_RUNS_PER_LEARNER)).scalars().all()
             if beyond:
-                connection.execute(entries.delete().where(entries.c.run_id.in_(beyond)))
                 connection.execute(runs.delete().where(runs.c.id.in_(beyond)))
             return run_id, len(beyond)
         return self._run(work)
@@ -358,8 +330,9 @@ class RunStore:
     # --- Upkeep --------------------------------------------------------------------------------
 
     def sweep(self, now: float | None = None) -> dict:
-        """The janitor: remove runs (and their entries) and classes older than the retention
-        period, and learners with nothing left who were not seen in it -> rows removed."""
+        """The janitor: remove runs (and their entries) older than the retention period, classes
+        not used in it (created and published to before the cutoff), and learners with nothing
+        left who were not seen in it -> rows removed."""
         cutoff = int(self.clock() if now is None else now) - int(bounds.RETENTION_DAYS * bounds.DAY)
 
         def work(connection):
@@ -367,11 +340,13 @@ class RunStore:
             removed = {"entries": connection.execute(entries.delete().where(
                 entries.c.run_id.in_(old_runs))).rowcount}
             removed["runs"] = connection.execute(runs.delete().where(runs.c.created_at < cutoff)).rowcount
-            old_classes = sa.select(classes.c.id).where(classes.c.created_at < cutoff)
+            recent = sa.select(entries.c.id).where(entries.c.class_id == classes.c.id,
+                                                   entries.c.published_at >= cutoff).exists()
+            old_classes = sa.select(classes.c.id).where(classes.c.created_at < cutoff, ~recent)
             removed["entries"] += connection.execute(entries.delete().where(
                 entries.c.class_id.in_(old_classes))).rowcount
             removed["classes"] = connection.execute(classes.delete().where(
-                classes.c.created_at < cutoff)).rowcount
+                classes.c.id.in_(old_classes))).rowcount
             has_runs = sa.select(runs.c.id).where(runs.c.learner_id == learners.c.id).exists()
             removed["learners"] = connection.execute(learners.delete().where(
                 learners.c.seen_at < cutoff, ~has_runs)).rowcount
@@ -393,6 +368,17 @@ class RunStore:
 
 _SUMMARY = (runs.c.id, runs.c.number, runs.c.name, runs.c.arch, runs.c.parameters,
             runs.c.test_accuracy, runs.c.train_seconds, runs.c.record, runs.c.created_at)
+
+
+def _finite(value):
+    """`value` with every NaN or infinity made None (JSON as PostgreSQL and the standard take it)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _record(row) -> RunRecord:
@@ -438,25 +424,3 @@ def _require_teacher(connection, code: str, key: str) -> ClassInfo:
     if info is None:
         raise StoreError("wrong_key")
     return info
-
-
-def _engine(url: str) -> sa.Engine:
-    if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")     # ON DELETE CASCADE, as on PostgreSQL
-            cursor.execute("PRAGMA journal_mode=WAL")    # readers don't wait for a writer
-            cursor.close()
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4, pool_recycle=1800,
-                            connect_args={"connect_timeout": 5})
-
-
-def _detail(exc: Exception) -> str:
-    original = getattr(exc, "orig", None) or exc
-    lines = str(original).strip().splitlines()
-    return (lines[0] if lines else type(original).__name__)[:300]

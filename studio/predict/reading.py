@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,7 +70,8 @@ def digest(picture: np.ndarray) -> str:
 
 @dataclass
 class Seen:
-    """One drawing, as the model sees it; readings by model key, computed when first asked."""
+    """One drawing, as the model sees it; readings by model key, computed when first asked (the
+    answering model's reading comes from `seen`, the others read the same 28x28)."""
     key: str
     model_image: np.ndarray
     steps: object = None              # the preprocessing steps (drawings and photos, not test images)
@@ -77,9 +79,13 @@ class Seen:
     png: bytes | None = None
 
     def reading(self, entry: SessionModel, photo: bool = False):
-        if (entry.key, photo) not in self.readings:
-            self.readings[entry.key, photo] = predictor(entry).read(self.model_image, photo=photo)
-        return self.readings[entry.key, photo]
+        # By the entry itself, not only its key: each "Teach it" lesson's model is a new entry
+        # under the same key, and must not be shown the previous lesson's answer.
+        cached = self.readings.get((entry.key, photo))
+        if cached is None or cached[0]() is not entry:
+            cached = (weakref.ref(entry), predictor(entry).read(self.model_image, photo=photo))
+            self.readings[entry.key, photo] = cached
+        return cached[1]
 
     def picture(self) -> bytes:
         """The 28x28, upscaled with hard edges, as PNG (encoded once per drawing)."""
@@ -104,21 +110,34 @@ def predictor(entry: SessionModel):
     return _bundled_predictors[entry.key]
 
 
-def seen(picture: np.ndarray, *, prepared: bool) -> Seen:
-    """The session's Seen for this picture (the last one is kept). `prepared`: an MNIST test image,
-    used as it is; otherwise MNIST's preprocessing. Raises EmptyDrawingError / ValueError."""
-    from mnist_core.preprocess import canvas_to_mnist_steps, to_model_input
-    key = digest(picture) + ("prepared" if prepared else "")
+def pen_for(entry: SessionModel):
+    """The pen reader joins the bundled best reader only: how the two combine was chosen with it."""
+    from studio.session import bundled as shipped
+    return shipped.pen() if entry.kind == "bundled" and entry.key == FRESH_READER else None
+
+
+def seen(picture: np.ndarray, entry: SessionModel, *, source: str, json_data=None) -> tuple[Seen, object]:
+    """The session's Seen for this picture (the last one is kept) and `entry`'s reading of it. A test
+    image ("test") is MNIST's already; a drawing ("draw") is read by mnist_core.predict.read_canvas with
+    its strokes (`json_data`), an upload as a photo. Raises EmptyDrawingError / ValueError."""
+    import json
+
+    from mnist_core.predict import read_canvas
+    from mnist_core.preprocess import to_model_input
+    strokes = json.dumps(json_data, sort_keys=True, default=str) if source == "draw" and json_data else ""
+    key = digest(picture) + source + hashlib.blake2b(strokes.encode(), digest_size=8).hexdigest()
+    photo = source == "upload"
     last = st.session_state.get("predict_seen")
-    if last is not None and last.key == key:
-        return last
-    if prepared:
-        current = Seen(key, to_model_input(picture))
-    else:
-        steps = canvas_to_mnist_steps(picture)
-        current = Seen(key, steps.centred, steps)
-    st.session_state["predict_seen"] = current
-    return current
+    if last is None or last.key != key:
+        if source == "test":
+            last = Seen(key, to_model_input(picture))
+        else:
+            said = read_canvas(picture, json_data if source == "draw" else None, predictor(entry), pen_for(entry),
+                               photo=photo)
+            last = Seen(key, said.image, said.steps)
+            last.readings[entry.key, photo] = said
+        st.session_state["predict_seen"] = last
+    return last, last.reading(entry, photo=photo)
 
 
 def shown(reading) -> str:
@@ -163,6 +182,10 @@ def beside_note_ui(current: Seen, reading) -> None:
 
 def probabilities_ui(reading) -> None:
     charts.probabilities(reading.probabilities, reading.guess, height=200)
+    if reading.readers:     # the best reader read the picture and the pen's strokes: one answer from two
+        image, pen = (reading.readers[name] for name in ("image", "pen"))
+        st.caption(t("predict.two_readers", image=int(image.argmax()), image_p=f"{image.max():.0%}",
+                     pen=int(pen.argmax()), pen_p=f"{pen.max():.0%}"))
 
 
 def picture_ui(current: Seen, reading) -> None:

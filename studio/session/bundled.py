@@ -29,6 +29,13 @@ def model(key: str):
     return keras_model, Predictor(keras_model, metadata.get("withhold_below"))
 
 
+@st.cache_resource(show_spinner=False)
+def pen():
+    """The pen reader joined to the best reader's answers on drawings (#29), or None without its file."""
+    from mnist_core.predict import pen_reader
+    return pen_reader()
+
+
 @st.cache_data(show_spinner=False)
 def metadata(key: str) -> dict:
     try:

@@ -2,7 +2,7 @@
 
 Streamlit keeps a closed tab's session_state for a while (for reconnects) and frees it lazily; a
 trained model and its TensorFlow functions are far too big to wait for that. A janitor thread
-checks every JANITOR_EVERY_SECONDS which browser sessions are connected, and releases the studio
+checks every ABSENCE_CHECK_SECONDS which browser sessions are connected, and releases the studio
 of each one that has been gone for RELEASE_AFTER_SECONDS: its models are dropped and its runs
 stopped (a queued run leaves the queue). A network blip that reconnects within that time keeps all.
 This is the only absence timer: training jobs have no watcher of their own.
@@ -19,7 +19,7 @@ from streamlit.logger import get_logger
 from studio.server.runtime import give_memory_back
 
 RELEASE_AFTER_SECONDS = float(os.environ.get("MNIST_STUDIO_RELEASE_AFTER_SECONDS", 60))
-JANITOR_EVERY_SECONDS = 10
+ABSENCE_CHECK_SECONDS = 10        # how often the session janitor looks for closed tabs
 
 _log = get_logger(__name__)    # Streamlit's logger: shown at the server's log level (info)
 _watched: dict[str, object] = {}       # session id -> its Studio
@@ -51,7 +51,7 @@ def _janitor_loop() -> None:
     from streamlit.runtime import Runtime
     absent_since: dict[str, float] = {}
     while True:
-        time.sleep(JANITOR_EVERY_SECONDS)
+        time.sleep(ABSENCE_CHECK_SECONDS)
         if Runtime.exists():
             release_absent_sessions(Runtime.instance().is_active_session, absent_since)
 

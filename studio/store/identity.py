@@ -12,22 +12,36 @@ from __future__ import annotations
 import streamlit as st
 
 from mnist_core import runstore
-from mnist_core.runstore import StoreError, bounds
+from mnist_core.runstore import StoreError, bounds, token_hash
 
 from .opening import error_text, get_store
 
 COOKIE = "mnist_studio_learner"
 _COOKIE_JS = """
 export default function (component) {
-  const { data } = component;
+  const { data, setStateValue } = component;
   if (!data || !data.name) return;
   const secure = location.protocol === "https:" ? "; Secure" : "";
+  const held = (document.cookie.split("; ").find(c => c.startsWith(data.name + "=")) || "")
+    .slice(data.name.length + 1);
+  // Two tabs of a first visit each made a secret: the second adopts the one the first wrote.
+  if (data.fresh && held && held !== data.value && /^[A-Za-z0-9_-]{16,64}$/.test(held)) {
+    setStateValue("held", held);
+    return;
+  }
   document.cookie = data.value
     ? `${data.name}=${data.value}; Max-Age=${data.max_age}; Path=/; SameSite=Strict${secure}`
     : `${data.name}=; Max-Age=0; Path=/; SameSite=Strict${secure}`;
 }
 """
 _cookie_writer = st.components.v2.component("mnist_studio.learner_cookie", js=_COOKIE_JS)
+_forgotten: set[str] = set()      # digests of secrets whose learner pressed Forget me (this process)
+
+
+def was_forgotten(browser_secret: str) -> bool:
+    """True once Forget me was pressed for this secret: a run still training must not bring the
+    learner back (the store would keep it under a secret the browser no longer has)."""
+    return token_hash(browser_secret) in _forgotten
 
 
 def secret() -> str:
@@ -35,14 +49,26 @@ def secret() -> str:
     value = st.session_state.get("keep_secret")
     if value is None:
         value = st.context.cookies.get(COOKIE)
-        st.session_state["keep_secret"] = value = value if runstore.is_token(value) else runstore.new_secret()
+        fresh = not runstore.is_token(value)
+        st.session_state["keep_secret"] = value = runstore.new_secret() if fresh else value
+        st.session_state["keep_fresh"] = fresh       # made here: another tab's cookie may win
     return value
 
 
 def write_cookie() -> None:
-    """Write this browser's cookie, its lifetime renewed each visit."""
-    _cookie_writer(key="keep_cookie", data={"name": COOKIE, "value": secret(),
-                                            "max_age": int(bounds.RETENTION_DAYS * bounds.DAY)})
+    """Write this browser's cookie, its lifetime renewed each visit. A secret this session made
+    (no cookie came with its request) gives way to one another tab wrote meanwhile: the browser
+    stays one learner, not one per tab of its first visit."""
+    fresh = bool(st.session_state.get("keep_fresh"))
+    result = _cookie_writer(key="keep_cookie", on_held_change=lambda: None,
+                            data={"name": COOKIE, "value": secret(), "fresh": fresh,
+                                  "max_age": int(bounds.RETENTION_DAYS * bounds.DAY)})
+    held = getattr(result, "held", None)
+    if fresh and runstore.is_token(held) and held != secret():
+        st.session_state.update(keep_secret=held, keep_fresh=False)
+        for key in ("keep_learner", "keep_restored"):      # the adopted learner's runs come back
+            st.session_state.pop(key, None)
+        st.rerun()
 
 
 def learner_id(*, create: bool) -> int | None:
@@ -62,13 +88,14 @@ def learner_id(*, create: bool) -> int | None:
 def forget() -> None:
     """Delete this browser's runs from the store and give it a new secret (a new learner)."""
     store = get_store()
+    _forgotten.add(token_hash(secret()))
     try:
         learner = learner_id(create=False) if store is not None else None
         count = store.forget(learner) if learner is not None else 0
     except StoreError as exc:
         st.error(error_text(exc))
         return
-    st.session_state["keep_secret"] = runstore.new_secret()
+    st.session_state.update(keep_secret=runstore.new_secret(), keep_fresh=False)   # written over the old
     st.session_state.pop("keep_learner", None)
     st.session_state["keep_forgotten"] = count
     st.rerun()

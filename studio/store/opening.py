@@ -1,5 +1,7 @@
-"""The run store, one per server process: opened off the page threads, tried again after a failure,
-and its janitor that sweeps out what is older than the retention period.
+"""The run store, one per server process: opened at launch off the page threads (open_at_launch,
+from the warm-up), tried again after a failure, and its janitor that sweeps out what is older than
+the retention period. A visitor who arrives while it opens waits a moment for it (restoring), or is
+told that it is opening: never that it is unavailable without a reason.
 
 Without a store (a damaged file, an unreachable server), pages say why and everything else works.
 """
@@ -23,14 +25,28 @@ _store: runstore.RunStore | None = None
 _failure: tuple[float, str] | None = None
 _opening = False
 _lock = threading.Lock()
+_settled = threading.Event()      # set once an attempt to open has ended (opened or failed)
 
 
-def get_store() -> runstore.RunStore | None:
+def open_at_launch() -> None:
+    """Open the store on a thread of its own, now (the server's warm-up calls this)."""
+    global _opening
+    with _lock:
+        if _store is not None or _opening or _failure is not None:
+            return
+        _opening = True
+    threading.Thread(target=_open, name="mnist-store-open", daemon=True).start()
+
+
+def get_store(wait: float = 0.0) -> runstore.RunStore | None:
     """The process's store, or None while it can't be opened (the reason: problem()).
 
-    The first attempt is made at once; after a failure, a retry at most every RETRY_SECONDS runs
-    on a thread of its own, so no page waits for an unreachable server's connect timeout."""
+    The first attempt is made at once, unless open_at_launch began it (then this waits up to
+    `wait` seconds for it); after a failure, a retry at most every RETRY_SECONDS runs on a thread
+    of its own, so no page waits for an unreachable server's connect timeout."""
     global _opening
+    if _opening and wait > 0:
+        _settled.wait(wait)
     with _lock:
         if _store is not None or _opening:
             return _store
@@ -53,9 +69,11 @@ def _open() -> None:
         _log.warning("run store unavailable: %s", exc)
         with _lock:
             _failure, _opening = (time.monotonic(), reason(str(exc.values.get("detail", exc)))), False
+        _settled.set()
         return
     with _lock:
         _store, _failure, _opening = store, None, False
+    _settled.set()
     threading.Thread(target=_janitor, args=(store,), name="mnist-store-janitor", daemon=True).start()
 
 
@@ -66,13 +84,21 @@ def reason(detail: str) -> str:
     return "damaged" if any(word in lowered for word in ("not a database", "malformed", "corrupt")) else "unreachable"
 
 
+def problem_key() -> str | None:
+    """Why the store is not open, as a catalogue key (None while it is open)."""
+    if _store is not None:
+        return None
+    return f"store.down.{_failure[1]}" if _failure else "store.down.opening"
+
+
 def problem() -> str | None:
     """Why the store is not open, in the visitor's language (None while it is)."""
-    return t(f"store.down.{_failure[1]}") if _failure else None
+    key = problem_key()
+    return t(key) if key else None
 
 
 def _janitor(store: runstore.RunStore) -> None:
-    """Remove what is older than the retention period, now and every JANITOR_EVERY_SECONDS."""
+    """Remove what is older than the retention period, now and every SWEEP_EVERY_SECONDS."""
     while True:
         try:
             removed = store.sweep()
@@ -80,7 +106,7 @@ def _janitor(store: runstore.RunStore) -> None:
                 _log.info("run store janitor removed %s", removed)
         except StoreError as exc:
             _log.warning("run store janitor: %s", exc)
-        time.sleep(bounds.JANITOR_EVERY_SECONDS)
+        time.sleep(bounds.SWEEP_EVERY_SECONDS)
 
 
 def error_text(exc: StoreError) -> str:

@@ -10,13 +10,12 @@ from mnist_core.runstore import StoreError
 
 from studio.session.models import MAX_MODELS, SessionModel, Studio, session_studio
 from studio.ui.i18n import t
-from studio.ui.pages import CLASS, OVERVIEW, STEPS
+from studio.ui.pages import MODEL_PAGES
 
 from .identity import learner_id
 from .opening import get_store, reason
 
-# Pages that use models: only they read runs back (and so import TensorFlow).
-MODEL_PAGES = {page.name for page in (OVERVIEW, *STEPS, CLASS) if page.models}
+OPENING_WAIT_SECONDS = 10     # a visitor who arrives while the store opens waits this long for it
 _log = get_logger(__name__)
 
 
@@ -29,10 +28,10 @@ def session_ui(page) -> None:
 def _restore_once(studio: Studio) -> None:
     if st.session_state.get("keep_restored") is studio:
         return
-    st.session_state["keep_restored"] = studio
-    store = get_store()
+    store = get_store(wait=OPENING_WAIT_SECONDS)
     if store is None:
-        return
+        return              # tried again on the next page the session opens
+    st.session_state["keep_restored"] = studio
     try:
         learner = learner_id(create=False)
         kept = store.runs(learner)[:MAX_MODELS] if learner is not None else []
@@ -43,6 +42,7 @@ def _restore_once(studio: Studio) -> None:
     if not kept:
         return
     from mnist_core.storage import ModelFileError
+    restored = 0
     with st.spinner(t("store.restoring", count=len(kept))):
         for run in reversed(kept):                 # oldest first: the newest ends up active
             try:
@@ -52,8 +52,10 @@ def _restore_once(studio: Studio) -> None:
                 continue
             metadata = {**run.record.get("metadata", {}), **metadata}
             studio.add(SessionModel(f"run-{run.number}", run.name, "kept", metadata, model=model))
+            restored += 1
     studio.continue_numbers_after(max(run.number for run in kept))
     wanted = st.query_params.get("model")          # a link to one of these runs, after a reload
     if wanted in studio.models:
         studio.active_key = wanted
-    studio.notify("store.restored", count=len(kept))
+    if restored:
+        studio.notify("store.restored", count=restored)      # the runs that came back, not those asked for

@@ -21,3 +21,5 @@ STEPS = (PageInfo("app_pages/tutorial.py", ":material/school:", "tutorial", mode
          PageInfo("app_pages/predict.py", ":material/draw:", "predict", models=True))
 # A teacher's board: after the steps in the navigation, not one of the Overview's steps.
 CLASS = PageInfo("app_pages/class_board.py", ":material/groups:", "class", models=True)
+# Pages that use models: only they import TensorFlow and read a learner's saved runs back.
+MODEL_PAGES = frozenset(page.name for page in (OVERVIEW, *STEPS, CLASS) if page.models)

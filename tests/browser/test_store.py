@@ -39,7 +39,8 @@ def seed_run(url: str, secret: str) -> None:
 
 
 def create_class(page, url: str, name: str) -> tuple[str, str]:
-    """A teacher creates a class on the class page: (its code, from the address; the teacher key)."""
+    """A teacher creates a class on the class page: (its code, from the address; the teacher key,
+    folded away from the share link until its holder opens it)."""
     page.goto(f"{url}/class")
     wait_for_app(page, 120_000)
     page.get_by_label("Class name").fill(name)
@@ -47,6 +48,8 @@ def create_class(page, url: str, name: str) -> tuple[str, str]:
     page.get_by_text("The class is ready.").wait_for(timeout=30_000)
     code = re.search(r"code=([A-Za-z0-9_-]+)", page.url).group(1)
     key = page.locator("[data-testid='stCode']").nth(1)
+    assert not key.is_visible()                                            # not on the projector
+    page.get_by_text("Your teacher key (not for the projector)").click()   # unfolded by its holder
     key.wait_for(timeout=30_000)
     return code, key.inner_text().strip()
 
@@ -195,3 +198,30 @@ def test_without_its_database_the_app_says_so_and_keeps_working(browser, mnist_p
         finally:
             page.context.close()
             stop_server(process)
+
+
+def test_two_tabs_of_a_first_visit_are_one_learner(browser, mnist_path, tmp_path):
+    """Each tab of a first visit made its own secret and wrote its own cookie, splitting the
+    learner (#25): the second tab adopts the cookie the first wrote."""
+    process, server = start_server(mnist_path, {**QUIET, "MNIST_STUDIO_DATA_DIR": str(tmp_path)})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        tabs = [context.new_page(), context.new_page()]
+        for tab in tabs:                                # both before either wrote a cookie
+            tab.goto(f"{server}/class", wait_until="commit")
+        for tab in tabs:
+            wait_for_app(tab, 120_000)
+        for number, tab in enumerate(tabs):             # each tab makes a learner row (a class)
+            tab.get_by_label("Class name").fill(f"Class {number}")
+            tab.get_by_role("button", name="Create the class").click()
+            tab.get_by_text("Share this link").wait_for(timeout=60_000)
+        [cookie] = [c for c in context.cookies() if c["name"] == COOKIE]
+        store = RunStore(database_url({}, tmp_path))
+        try:
+            assert store.counts()["learners"] == 1 and store.counts()["classes"] == 2
+            assert store.learner(cookie["value"], create=False) is not None   # the cookie is that learner
+        finally:
+            store.close()
+    finally:
+        context.close()
+        stop_server(process)
