@@ -135,7 +135,7 @@ def seen(picture: np.ndarray, entry: SessionModel, *, source: str, json_data=Non
             said = read_canvas(picture, json_data if source == "draw" else None, predictor(entry), pen_for(entry),
                                photo=photo)
             last = Seen(key, said.image, said.steps)
-            last.readings[entry.key, photo] = said
+            last.readings[entry.key, photo] = (weakref.ref(entry), said)   # as Seen.reading keeps them
         st.session_state["predict_seen"] = last
     return last, last.reading(entry, photo=photo)
 
