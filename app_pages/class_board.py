@@ -18,7 +18,7 @@ def start_ui(store) -> None:
     """No class in the address: create one, or open one by its code."""
     left, right = st.columns(2)
     with left.form("board_create"):
-        st.subheader(t("board.create"))
+        st.header(t("board.create"))
         name = st.text_input(t("board.class_name"), max_chars=bounds.MAX_CLASS_NAME)
         if st.form_submit_button(t("board.create.button"), type="primary"):
             try:
@@ -31,7 +31,7 @@ def start_ui(store) -> None:
                 st.query_params["code"] = code
                 st.rerun()
     with right.form("board_open"):
-        st.subheader(t("board.open"))
+        st.header(t("board.open"))
         code = st.text_input(t("board.code"), max_chars=64).strip()
         if st.form_submit_button(t("board.open.button")):
             # A short code is a join code from the projector: it finds the class (rate-limited).
@@ -141,7 +141,7 @@ def board_ui(store, code: str) -> None:
         st.error(error_text(exc))
         st.page_link("app_pages/class_board.py", label=t("board.back"), icon=":material/arrow_back:")
         return
-    st.subheader(plain(info.name))
+    st.header(plain(info.name))
     created_ui(code)
     key = teacher_ui(store, code, info)
     runs, drawings = st.tabs([t("board.tab.runs"), t("hand.tab")])

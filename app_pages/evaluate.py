@@ -26,7 +26,7 @@ def headline_ui(report):
 
 
 def tutorial_step_ui(report, data):
-    st.subheader(t("evaluate.last_step"))
+    st.header(t("evaluate.last_step"))
     probabilities = report.probabilities[1]
     left, right = st.columns([1, 3])
     left.image(charts.digit(data.x_test[1], 4), width=112, alt=charts.digit_alt(data.y_test[1]))
@@ -39,7 +39,7 @@ def tutorial_step_ui(report, data):
 
 
 def confusion_ui(report, data, entry):
-    st.subheader(t("evaluate.confusion"))
+    st.header(t("evaluate.confusion"))
     st.caption(t("evaluate.confusion.caption"))
     left, right = st.columns([3, 2])
     with left:
@@ -64,7 +64,7 @@ def confusion_ui(report, data, entry):
 
 
 def per_class_ui(report):
-    st.subheader(t("evaluate.per_digit"))
+    st.header(t("evaluate.per_digit"))
     low = 0.9 if min(report.precision.min(), report.recall.min()) >= 0.9 else 0.0
     frame = pd.DataFrame({t("col.digit"): range(10), t("col.precision"): report.precision,
                           t("col.recall"): report.recall, "F1": report.f1,
@@ -76,7 +76,7 @@ def per_class_ui(report):
 
 
 def mistakes_ui(report, data):
-    st.subheader(t("evaluate.worst"))
+    st.header(t("evaluate.worst"))
     shown = report.mistakes[:GALLERY]
     captions = [f"#{i}: {data.y_test[i]} → {report.predictions[i]} "
                 f"({report.probabilities[i, report.predictions[i]]:.0%})" for i in shown]

@@ -80,10 +80,10 @@ def statistics_ui(data):
                            "split": [t("explore.split.train")] * 10 + [t("explore.split.test")] * 10})
     left, right = st.columns(2)
     with left:
-        st.subheader(t("explore.counts"))
+        st.header(t("explore.counts"))
         charts.bar_chart(counts, x="digit", y="images", color="split")
     with right:
-        st.subheader(t("explore.means"))
+        st.header(t("explore.means"))
         split = st.session_state.get("explore_split", "test")
         charts.digit_row(digit_means(split) / 255.0, list(range(10)), [t("alt.mean", digit=d) for d in range(10)],
                          scale=2, width=44)
@@ -91,7 +91,7 @@ def statistics_ui(data):
 
 
 def shapes_ui(data):
-    st.subheader(t("explore.arrays"))
+    st.header(t("explore.arrays"))
     shapes = describe(data)
     st.code("\n".join([
         f"train_images: {shapes['x_train']}", f"train_labels: {shapes['y_train']}",
@@ -115,7 +115,7 @@ def main():
     data = require_data()
     split, index = choose_image_ui(data)
     one_image_ui(data, split, index)
-    st.subheader(t("explore.samples"))
+    st.header(t("explore.samples"))
     grid_ui(data)
     statistics_ui(data)
     shapes_ui(data)

@@ -17,7 +17,7 @@ def main():
             st.caption(t(f"overview.step.{page.name}.text"))
 
     entry = session_studio().active()
-    st.subheader(t("overview.active"))
+    st.header(t("overview.active"))
     if entry is None:
         st.info(t("sidebar.no_model"))
     else:

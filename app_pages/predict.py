@@ -91,7 +91,7 @@ def drawing_ui() -> None:
     # The input on the left and the answer on its right; on a phone the answer comes right under
     # the canvas. Nothing above the canvas changes from one stroke to the next, so the canvas never
     # moves under the pen (tests/browser/test_strokes.py).
-    left, right = st.columns([2, 3], gap="medium")
+    left, right = st.columns([2, 3], gap="small")
     label = None
     with left:
         strokes = None               # the canvas' json_data: the pen's strokes, read with the image

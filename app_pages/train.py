@@ -121,7 +121,7 @@ def device() -> str:
 def models_ui() -> None:
     studio = session_studio()
     mine = list(studio.models.values())
-    st.subheader(t("train.session_models"))
+    st.header(t("train.session_models"))
     if mine:
         table = pd.DataFrame([{
             t("col.model"): m.name, t("col.from"): t(f"model.source.{m.kind}"),

@@ -68,7 +68,7 @@ def main():
     st.caption(t("tutorial.caption"))
     index = step_ui()
     name = STEPS[index]
-    st.subheader(f"{index + 1} · {t(f'tutorial.{name}.title')}")
+    st.header(f"{index + 1} · {t(f'tutorial.{name}.title')}")
     st.markdown(t(f"tutorial.{name}.text"))
     globals()[f"{name}_ui"]()
     with st.expander(t("tutorial.glossary")):
@@ -91,13 +91,10 @@ def load_ui():
                   "test_labels.shape == (10000, 10)"]
     corrected = ["train_images.shape == (60000, 28, 28)", "train_labels.shape == (60000,)",
                  "test_labels.shape == (10000,)", "train_images.dtype == 'uint8'"]
-    left, right = st.columns(2)
-    with left:
-        st.markdown(t("tutorial.load.as_written"))
-        st.code("\n".join(f"assert {s:<40} # {check(s, arrays)}" for s in as_written), language="python")
-    with right:
-        st.markdown(t("tutorial.load.corrected"))
-        st.code("\n".join(f"assert {s:<40} # {check(s, arrays)}" for s in corrected), language="python")
+    for column, words, statements in zip(st.columns(2), (t("tutorial.load.as_written"),
+                                          t("tutorial.load.corrected")), (as_written, corrected)):
+        column.markdown(words)
+        column.code("\n".join(f"assert {s:<40} # {check(s, arrays)}" for s in statements), language="python")
     st.caption(t("tutorial.load.why"))
 
 
@@ -106,10 +103,15 @@ def show_ui():
     st.code("\n".join(["digit = test_images[0]", "plt.imshow(digit, cmap=plt.cm.binary)", "plt.show()"]),
             language="python")
     left, right = st.columns([1, 2])
-    figure = figures.note_digit(data.x_test[0])      # a PNG with alternative text (st.pyplot has none)
-    left.image(figures.as_file(figure, "png"), width=int(figure.get_size_inches()[0] * figure.dpi),
-               alt=charts.digit_alt(data.y_test[0]))
+    note_digit_ui(left, data, 0)
     right.markdown(t("tutorial.show.label", label=data.y_test[0]))
+
+
+def note_digit_ui(place, data, index: int) -> None:
+    """The note's plt.imshow of test image `index`, as a PNG with alternative text (st.pyplot has none)."""
+    figure = figures.note_digit(data.x_test[index])
+    place.image(figures.as_file(figure, "png"), width=int(figure.get_size_inches()[0] * figure.dpi),
+                alt=charts.digit_alt(data.y_test[index]))
 
 
 def network_ui():
@@ -191,7 +193,7 @@ def predict_ui():
     st.code("\n".join(["print(res[1].argmax())", f"# {int(row.argmax())}",
                        f"print(res[1][{int(row.argmax())}])", f"# {row.max():.9f}"]), language="python")
     left, right = st.columns([1, 2])
-    left.pyplot(figures.note_digit(data.x_test[1]), width="content")
+    note_digit_ui(left, data, 1)
     right.caption(t("tutorial.predict.why", p=f"{row.max():.9f}"))
 
 

@@ -77,7 +77,7 @@ def test_the_class_page_creates_publishes_and_hides_with_hostile_names(fresh_sto
     # The key is folded away from the link (a projector shows the link to the class, never the key).
     [folded] = [e for e in at.expander if e.label == "Your teacher key (not for the projector)"]
     assert [c.value for c in folded.code] == [key] and not folded.proto.expanded
-    assert at.subheader[0].value == plain("Maths " + HOSTILE)      # escaped: shown as typed
+    assert at.header[0].value == plain("Maths " + HOSTILE)         # escaped: shown as typed
     # A learner with a saved run publishes it under a hostile name.
     store = store_at(fresh_store)
     secret = new_secret()

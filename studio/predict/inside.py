@@ -72,7 +72,7 @@ VIEWS = ("layers", "evidence", "neighbours", "map", "break")
 def inside_ui(entry: SessionModel, image: np.ndarray, guess: int) -> None:
     """One view at a time, computed only when chosen (none at first): a drawing costs the views
     you look at, not all five (which matters when the server's cores are also training)."""
-    st.subheader(t("inside.title"))
+    st.header(t("inside.title"))
     st.caption(t("inside.caption"))
     view = st.segmented_control(t("inside.title"), VIEWS, key="inside_view", default=None,
                                 label_visibility="collapsed",

@@ -145,10 +145,8 @@ def shown(reading) -> str:
 
 
 def answer_ui(reading, label: int | None) -> None:
-    """The answer, compact: it sits above the input, so a phone shows it right after drawing. Only a
-    metric and a short caption: a height that doesn't change from one stroke to the next (the page's
-    CSS keeps room for it), so the canvas below never moves under the pen. Why an answer is withheld
-    goes below the input (withheld_ui)."""
+    """The answer, compact: a metric and a short caption, beside the canvas (right under it on a
+    phone, where it must fit the first screen). Why an answer is withheld comes next (withheld_ui)."""
     says = "" if label is None else " · " + t("predict.label_says", label=label)
     if reading.sure:
         st.metric(t("predict.prediction"), reading.digit, help=t("predict.prediction.help"))

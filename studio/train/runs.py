@@ -165,7 +165,7 @@ def live_ui() -> None:
     job = studio.job(key)
     if job is None:
         return
-    st.subheader(job.name)
+    st.header(job.name)
     if not job.done:
         every = poll_seconds()
         st.fragment(progress_ui, run_every=every)(key, job, every)

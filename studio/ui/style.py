@@ -1,5 +1,5 @@
 """The few colours Streamlit's theme options cannot set, at WCAG 2.1 AA contrast (4.5:1 for text), and
-two layout rules it has no option for.
+the layout rules it has no option for.
 
 Captions are drawn in the text colour at 60 % opacity (#787693 on white: 4.36:1) and code blocks use
 Prism's light colours (teal numbers 2.58:1, green strings 2.92:1, grey comments 3.56:1): each is
@@ -22,6 +22,13 @@ CSS = """<style>
 /* Less room above the title (Streamlit keeps 6rem; its header is 3.75rem): Predict's canvas and answer
    fit on a laptop's and a phone's first screen (tests/browser/test_first_screen.py). */
 [data-testid="stMainBlockContainer"] { padding-top: 4rem !important; }
+/* A page's sections are h2 (st.header: headings go down one level at a time after the page's h1),
+   drawn at the size Streamlit gives its subheaders. */
+[data-testid="stMain"] h2 { font-size: 1.75rem !important; }
+/* Predict: room above the canvas for its own toolbar (it floats over the canvas' top edge), and a
+   smaller title on a phone, so the canvas and the answer under it fit the first screen. */
+.st-key-predict_tools { margin-bottom: 1.75rem; }
+@media (max-width: 640px) { [data-testid="stMain"] h1 { font-size: 2.25rem !important; } }
 /* Page links wrap instead of cutting their words (the Overview's step cards). */
 [data-testid="stPageLink-NavLink"] span, [data-testid="stPageLink-NavLink"] p { white-space: normal !important; overflow: visible !important; line-height: 1.4; }
 </style>"""
