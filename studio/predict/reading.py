@@ -79,11 +79,14 @@ class Seen:
     png: bytes | None = None
 
     def reading(self, entry: SessionModel, photo: bool = False):
-        # By the entry itself, not only its key: each "Teach it" lesson's model is a new entry
-        # under the same key, and must not be shown the previous lesson's answer.
+        # By the Predictor that reads, not the entry's key: each "Teach it" lesson's model is a new
+        # entry (with its own Predictor) under the same key and must not be shown the previous
+        # lesson's answer, while a bundled model's entry is made anew on every run but reads with
+        # the server's one Predictor (whose first reading may have joined the pen reader's).
+        reader = predictor(entry)
         cached = self.readings.get((entry.key, photo))
-        if cached is None or cached[0]() is not entry:
-            cached = (weakref.ref(entry), predictor(entry).read(self.model_image, photo=photo))
+        if cached is None or cached[0]() is not reader:
+            cached = (weakref.ref(reader), reader.read(self.model_image, photo=photo))
             self.readings[entry.key, photo] = cached
         return cached[1]
 
@@ -132,10 +135,11 @@ def seen(picture: np.ndarray, entry: SessionModel, *, source: str, json_data=Non
         if source == "test":
             last = Seen(key, to_model_input(picture))
         else:
-            said = read_canvas(picture, json_data if source == "draw" else None, predictor(entry), pen_for(entry),
+            reader = predictor(entry)
+            said = read_canvas(picture, json_data if source == "draw" else None, reader, pen_for(entry),
                                photo=photo)
             last = Seen(key, said.image, said.steps)
-            last.readings[entry.key, photo] = (weakref.ref(entry), said)   # as Seen.reading keeps it
+            last.readings[entry.key, photo] = (weakref.ref(reader), said)   # as Seen.reading keeps it
         st.session_state["predict_seen"] = last
     return last, last.reading(entry, photo=photo)
 
