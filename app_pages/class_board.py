@@ -7,7 +7,7 @@ import streamlit as st
 from mnist_core.runstore import StoreError, bounds, is_token
 from studio.store import board, classroom, handwriting
 from studio.store.identity import learner_id
-from studio.store.opening import error_text, get_store, problem
+from studio.store.opening import error_text, get_store, unavailable_text
 from studio.ui.markdown import plain
 from studio.ui.i18n import t
 
@@ -160,7 +160,7 @@ def main():
     st.caption(t("board.caption", days=f"{bounds.RETENTION_DAYS:g}"))
     store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=problem() or ""),
+        st.warning(unavailable_text(),
                    icon=":material/cloud_off:")
         return
     code = st.query_params.get("code")

@@ -137,5 +137,7 @@ def test_a_visitor_who_arrives_while_the_store_opens_is_told_so_then_waits_for_i
     started = time.monotonic()
     assert opening.get_store() is None and time.monotonic() - started < 0.5     # no page waits on it
     assert opening.problem() == "the run store is still opening; your saved runs come back in a moment"
+    said = opening.unavailable_text()        # what the sidebar and the class page show meanwhile
+    assert "still opening" in said and "unavailable" not in said and "()" not in said
     gate.set()
     assert opening.get_store(wait=10) is not None and opening.problem() is None

@@ -15,7 +15,7 @@ import streamlit as st
 from mnist_core.runstore import StoreError
 
 from studio.ui import charts
-from .opening import error_text, get_store, problem
+from .opening import error_text, get_store, unavailable_text
 from studio.session.models import SessionModel, session_studio
 from studio.ui.i18n import t
 
@@ -90,7 +90,7 @@ def entries_ui(code: str) -> list:
     -> the entries."""
     store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=problem() or ""))
+        st.warning(unavailable_text())
         return []
     try:
         entries = store.board(code)
@@ -112,7 +112,7 @@ def open_entry(code: str, entry_id: int, page: str) -> None:
     from mnist_core.storage import ModelFileError
     store = get_store()
     if store is None:           # the store went away since the board was drawn
-        st.error(t("store.unavailable", detail=problem() or ""))
+        st.error(unavailable_text())
         return
     try:
         with st.spinner(t("model.loading")):

@@ -9,7 +9,7 @@ from mnist_core.runstore import bounds
 from studio.ui.i18n import t
 
 from .identity import forget, write_cookie
-from .opening import get_store, problem
+from .opening import get_store, unavailable_text
 
 
 def sidebar_ui() -> None:
@@ -18,7 +18,7 @@ def sidebar_ui() -> None:
     write_cookie()
     store = get_store()
     if store is None:
-        st.warning(t("store.unavailable", detail=problem() or ""), icon=":material/cloud_off:")
+        st.warning(unavailable_text(), icon=":material/cloud_off:")
         return
     st.caption(t("store.kept", days=f"{bounds.RETENTION_DAYS:g}", limit=bounds.MAX_RUNS_PER_LEARNER))
     if st.session_state.pop("keep_forgotten", None) is not None:

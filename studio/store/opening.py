@@ -97,6 +97,13 @@ def problem() -> str | None:
     return t(key) if key else None
 
 
+def unavailable_text() -> str:
+    """What a page says when get_store() gave it nothing: still opening (runs will be saved), or
+    unavailable with the reason; never an empty reason (the store may have opened meanwhile)."""
+    key = problem_key() or "store.down.opening"
+    return t("store.opening") if key == "store.down.opening" else t("store.unavailable", detail=t(key))
+
+
 def _janitor(store: runstore.RunStore) -> None:
     """Remove what is older than the retention period, now and every SWEEP_EVERY_SECONDS."""
     while True:
