@@ -51,10 +51,17 @@ def test_a_path_moved_or_scaled_on_the_canvas_is_read_where_it_is_shown():
 @pytest.mark.parametrize("value", [{"objects": "x"}, {"objects": [{"type": "path", "path": [["Z"]]}]},
                                    {"objects": [{"type": "path", "path": [["M", 1, "a"]]}]},
                                    {"objects": [{"type": "path", "path": [["M", 1, float("nan")]]}]},
-                                   {"objects": [{"type": "path", "path": [["M", 1, 2]], "left": "far"}]}])
+                                   {"objects": [{"type": "path", "path": [["M", 1, 2]], "left": "far"}]},
+                                   {"objects": [{"type": "path", "path": 5}]},            # crafted: crashed
+                                   {"objects": [{"type": "path", "path": [5]}]},          # the page before
+                                   {"objects": [{"type": "path", "path": [["M", [1], {}]]}]}])
 def test_a_value_the_canvas_never_sends_is_refused_by_code(value):
     with pytest.raises(pen.CanvasDataError):
         pen.fabric_strokes(value)
+
+
+def test_an_object_whose_type_is_not_a_name_is_no_path():
+    assert pen.fabric_strokes({"objects": [{"type": 5, "path": [["M", 1, 2]]}]}) == []
 
 
 def test_no_objects_or_no_paths_give_no_strokes():

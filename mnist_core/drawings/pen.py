@@ -73,14 +73,19 @@ def fabric_strokes(json_data) -> list[np.ndarray]:
         raise CanvasDataError("json_data holds no list of objects")
     strokes, commands = [], 0
     for item in objects[:MAX_STROKES]:
-        if not isinstance(item, dict) or item.get("type", "").lower() != "path" or not item.get("path"):
+        if not isinstance(item, dict) or str(item.get("type", "")).lower() != "path" or not item.get("path"):
             continue
+        if not isinstance(item["path"], list):
+            raise CanvasDataError("a path that is not a list of commands")
         commands += len(item["path"])
         if commands > MAX_COMMANDS:
             raise CanvasDataError("too many path commands")
         extremes = []
-        points = _path_points(item["path"], extremes)
-        bounds = np.concatenate([points, np.array(extremes).reshape(-1, 2)])
+        try:            # whatever a crafted value holds, it is refused as canvas data, never a crash
+            points = _path_points(item["path"], extremes)
+            bounds = np.concatenate([points, np.array(extremes, dtype=float).reshape(-1, 2)])
+        except (TypeError, ValueError, AttributeError, IndexError, KeyError) as exc:
+            raise CanvasDataError(f"bad path: {exc}") from exc
         centre = (bounds.min(axis=0) + bounds.max(axis=0)) / 2
         try:
             scale = np.array([float(item.get("scaleX", 1)), float(item.get("scaleY", 1))])
