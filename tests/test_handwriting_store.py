@@ -196,3 +196,19 @@ def test_a_join_code_finds_the_class_and_guessing_is_bounded(store, hand, klass,
     with pytest.raises(StoreError) as expired:
         hand.join(join, "browser-a")
     assert expired.value.code == "join_code_wrong"
+
+
+def test_a_removed_drawings_id_is_never_given_again(store, hand):
+    """The set's version and every model's cached readings key on drawing ids: SQLite handed the
+    highest removed id to the next drawing, so a new 3 came back as the removed 7's cached reading
+    and the set's version did not change (a fresh-eye review found it)."""
+    code, key = store.create_class(None, "3B")
+    alice, bob = store.learner(new_secret()), store.learner(new_secret())
+    kept = hand.add(alice, code, 7, image(), strokes())
+    removed = hand.add(alice, code, 7, image(10), strokes(90))
+    before = hand.version(code)
+    assert hand.remove(code, key, removed) == 1
+    after_removal = hand.version(code)
+    new = hand.add(bob, code, 3, image(20), strokes(200))
+    assert new not in (kept, removed) and new > removed
+    assert len({before, after_removal, hand.version(code)}) == 3

@@ -84,7 +84,8 @@ drawings = sa.Table(    # one digit a learner drew for the class: its strokes, i
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_drawings_class", "class_id", "id"),
     sa.Index("ix_drawings_learner", "learner_id", "created_at"),
-)
+    sqlite_autoincrement=True,   # SQLite would hand a removed drawing's id to the next: the set's
+)                                # version and the readings' caches key on ids
 
 class_joins = sa.Table(  # a short join code: its digest, and the class code sealed with it
     "class_joins", metadata,

@@ -27,7 +27,8 @@ def upgrade() -> None:
         sa.Column("image", sa.LargeBinary, nullable=False),
         sa.Column("strokes", sa.JSON, nullable=False),
         sa.Column("withheld", sa.Boolean, nullable=False),
-        sa.Column("created_at", sa.BigInteger, nullable=False))
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sqlite_autoincrement=True)     # never a removed drawing's id again: the caches key on ids
     op.create_index("ix_drawings_class", "drawings", ["class_id", "id"])
     op.create_index("ix_drawings_learner", "drawings", ["learner_id", "created_at"])
     op.create_table(
