@@ -188,6 +188,25 @@ def test_a_worker_that_dies_fails_the_run_with_a_code(small_mnist, monkeypatch):
     assert not pool.idle()
 
 
+def test_a_hung_worker_is_killed_and_frees_the_slot(small_mnist, monkeypatch):
+    """A worker stuck (here: stopped by SIGSTOP) ignores the stop message; without a deadline the
+    run held the server's training slot forever (a fresh-eye review)."""
+    import signal
+    pool, slots = worker.WorkerPool(), TrainingQueue(slots=1)
+    monkeypatch.setattr(worker.ProcessTrainingJob, "pool", pool)
+    monkeypatch.setattr(worker, "HUNG_SECONDS", 3)
+    job = worker.ProcessTrainingJob(LONG, small_mnist, queue=slots).start()
+    assert until(lambda: job.snapshot().batches)
+    pid = job.worker_pid
+    os.kill(pid, signal.SIGSTOP)
+    job.stop()
+    assert job.join(DEADLINE)
+    assert job.snapshot().state == jobs.FAILED and job.snapshot().error == "worker_lost"
+    assert until(lambda: not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2])
+    again = jobs.TrainingJob(SMALL, small_mnist, queue=slots).start()    # the slot is free again
+    assert again.join(DEADLINE) and again.snapshot().state == jobs.FINISHED
+
+
 def test_learners_share_a_run_trained_in_the_worker(small_mnist):
     class_ = Learners(job=worker.ProcessTrainingJob)
     runs = [class_.start(SMALL, small_mnist, name) for name in ("x", "y", "z")]

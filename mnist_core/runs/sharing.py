@@ -166,6 +166,8 @@ class SharedRuns:
             others = [w for w in run.training.watchers if w is not run and not w.left]
             if others:
                 run.left = True
+            else:       # marked under the lock: a learner pressing Start now gets a training of their own
+                run.training.job.stop_event.set()
         if not others:
             run.training.job.stop()
 

@@ -33,6 +33,7 @@ from .jobs import RunFailed, TrainingJob
 NICE = int(os.environ.get("MNIST_STUDIO_WORKER_NICE", 10))
 MAX_RUNS = int(os.environ.get("MNIST_STUDIO_WORKER_RUNS", 8))        # runs before a worker is recycled
 IDLE_SECONDS = float(os.environ.get("MNIST_STUDIO_WORKER_IDLE_SECONDS", 120))
+HUNG_SECONDS = 120     # silent this long after a stop (or past a run's limit): hung, and killed
 ROOT = Path(__file__).resolve().parents[2]
 _log = logging.getLogger(__name__)
 _run_ids = itertools.count(1)
@@ -160,15 +161,23 @@ class ProcessTrainingJob(TrainingJob):
         try:
             worker.send(("run", run, self.spec, data_reference(self.data), self.watch,
                          {"name": self.name, "source": "trained in this session"}))
-            stop_sent = False
+            stop_sent, heard = None, time.monotonic()
             while True:
-                if self.stop_event.is_set() and not stop_sent:
+                if self.stop_event.is_set() and stop_sent is None:
                     worker.send(("stop", run))
-                    stop_sent = True
+                    stop_sent = time.monotonic()
                 try:
                     message = worker.inbox.get(timeout=0.2)
                 except queue.Empty:
+                    # A worker that ignores stop, or outlives its run's limit, is hung (stuck in
+                    # TensorFlow, stopped): it would hold the training slot forever.
+                    silent = time.monotonic() - max(heard, stop_sent or heard)
+                    if silent > (HUNG_SECONDS if stop_sent is not None else self.max_seconds + HUNG_SECONDS):
+                        _log.error("worker %s silent for %.0f s: killed", worker.pid, silent)
+                        worker.process.kill()
+                        raise RunFailed("worker_lost")
                     continue
+                heard = time.monotonic()
                 if message[0] == "progress" and message[1] == run:
                     self._record(message[2])
                 elif message[0] == "done" and message[1] == run:
