@@ -132,3 +132,27 @@ def test_a_run_with_the_class_set_trains_on_it_and_is_named_by_it(small_mnist, m
     assert steps == {"plain": 20, "switched": 23}             # 2,000 + 300 drawings, 100 a batch
     assert metadata["class_set"] == chosen.identity and metadata["class_drawings"] == 300
     json.dumps(metadata["class_set"])
+
+
+def test_a_session_models_readings_are_its_own_even_at_a_reused_address():
+    """Readings were kept under id(model): once a model is freed, another learner's model at the same
+    address was shown its readings (a fresh-eye review). Each model gets a token of its own."""
+    import gc
+
+    from studio.store.measures import session_key
+
+    class Model:          # stands in for a Keras model: any object that can be weakly referenced
+        pass
+
+    first = Model()
+    key, address = session_key(first), id(first)
+    assert session_key(first) == key                       # stable while the model lives
+    del first
+    gc.collect()
+    seen = set()
+    for _ in range(200):                                   # CPython soon reuses the freed address
+        other = Model()
+        seen.add(session_key(other))
+        if id(other) == address:
+            break
+    assert key not in seen

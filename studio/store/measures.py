@@ -12,6 +12,8 @@ says how many are still being read.
 from __future__ import annotations
 
 import threading
+import uuid
+import weakref
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -33,6 +35,7 @@ _said: OrderedDict[str, dict] = OrderedDict()      # model key -> {drawing id: (
 _pending: dict[str, Future] = {}
 _loaded: OrderedDict[str, object] = OrderedDict()   # published runs' Predictors, on the worker only
 LOADED_AT_MOST = 6                                  # (up to 16 MiB each)
+_tokens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()    # session model -> session_key's token
 _lock = threading.Lock()
 _log = get_logger(__name__)
 
@@ -148,6 +151,16 @@ def misreads_ui(drawn, results) -> None:
                      [charts.digit_alt(label, s) for label, s in zip(labels, said)], scale=SCALE)
 
 
+def session_key(model) -> str:
+    """A session model's key in the readings: a token of its own, never reused (id() is, once the
+    model is freed, and another learner's model at that address would be shown its readings)."""
+    with _lock:
+        token = _tokens.get(model)
+        if token is None:
+            token = _tokens[model] = uuid.uuid4().hex
+    return f"session:{token}"
+
+
 def yours_ui(drawn, entry, predictor) -> None:
     """Your model on your classmates' handwriting (every drawing but yours); a model trained with the
     class's drawings (which were all but yours) on your own, which it never saw."""
@@ -159,7 +172,7 @@ def yours_ui(drawn, entry, predictor) -> None:
     if not mine.any():
         st.caption(t("hand.learned.none" if learned else "hand.yours.none"))
         return
-    measure, _, missing = measured(f"session:{id(entry.model)}", drawn.subset(mine), predictor)
+    measure, _, missing = measured(session_key(entry.model), drawn.subset(mine), predictor)
     if missing:
         st.caption(t("hand.board.measuring", count=missing))
     if measure is not None:
