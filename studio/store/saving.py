@@ -74,7 +74,7 @@ class Writer:
                 self.write(job)
             except Exception:    # noqa: BLE001 (the run itself is already in the session)
                 _log.exception("a finished run could not be saved")
-                job.not_saved("")
+                job.not_saved(_translate(job, "store.down.internal"))
             finally:
                 del job                # the run's model must not outlive its session here
                 self.jobs.task_done()
