@@ -212,3 +212,17 @@ def test_a_removed_drawings_id_is_never_given_again(store, hand):
     new = hand.add(bob, code, 3, image(20), strokes(200))
     assert new not in (kept, removed) and new > removed
     assert len({before, after_removal, hand.version(code)}) == 3
+
+
+def test_a_class_still_drawing_is_not_swept_as_unused(store, hand, clock):
+    """A class lasts the retention period after its last use, and drawing its handwriting is use:
+    a class that drew but never published was deleted 30 days after it was made (fresh-eye review)."""
+    code, _ = store.create_class(None, "3B")
+    bob = store.learner(new_secret())
+    clock.now += bounds.RETENTION_DAYS * bounds.DAY - 100     # near the end of its first 30 days
+    hand.add(bob, code, 4, image(), strokes())
+    store.sweep(now=clock.now + 200)                          # 30 days after it was made
+    assert len(hand.set(code)) == 1
+    store.sweep(now=clock.now + bounds.RETENTION_DAYS * bounds.DAY + 10)   # 30 days after the drawing
+    with pytest.raises(StoreError):
+        hand.set(code)

@@ -332,7 +332,7 @@ class RunStore:
 
     def sweep(self, now: float | None = None) -> dict:
         """The janitor: remove runs (and their entries) older than the retention period, classes
-        not used in it (created and published to before the cutoff), and learners with nothing
+        not used in it (created, published to and drawn for before the cutoff), and learners with nothing
         left who were not seen in it -> rows removed."""
         cutoff = int(self.clock() if now is None else now) - int(bounds.RETENTION_DAYS * bounds.DAY)
 
@@ -343,14 +343,17 @@ class RunStore:
             removed["runs"] = connection.execute(runs.delete().where(runs.c.created_at < cutoff)).rowcount
             recent = sa.select(entries.c.id).where(entries.c.class_id == classes.c.id,
                                                    entries.c.published_at >= cutoff).exists()
-            old_classes = sa.select(classes.c.id).where(classes.c.created_at < cutoff, ~recent)
+            drawn = sa.select(drawings.c.id).where(drawings.c.class_id == classes.c.id,
+                                                   drawings.c.created_at >= cutoff).exists()
+            old_classes = sa.select(classes.c.id).where(classes.c.created_at < cutoff, ~recent, ~drawn)
             removed["entries"] += connection.execute(entries.delete().where(
                 entries.c.class_id.in_(old_classes))).rowcount
             removed["classes"] = connection.execute(classes.delete().where(
                 classes.c.id.in_(old_classes))).rowcount
             has_runs = sa.select(runs.c.id).where(runs.c.learner_id == learners.c.id).exists()
-            removed["learners"] = connection.execute(learners.delete().where(
-                learners.c.seen_at < cutoff, ~has_runs)).rowcount
+            has_drawings = sa.select(drawings.c.id).where(drawings.c.learner_id == learners.c.id).exists()
+            removed["learners"] = connection.execute(learners.delete().where(   # drawings go with their class
+                learners.c.seen_at < cutoff, ~has_runs, ~has_drawings)).rowcount
             return removed
         return self._run(work)
 
