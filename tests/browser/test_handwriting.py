@@ -100,6 +100,9 @@ def test_two_learners_draw_a_round_each_and_the_board_measures_both_bundled_mode
         for name, accuracy in expected.items():
             metric = teacher.locator("[data-testid='stMetric']", has_text=f"{name} on our handwriting")
             metric.wait_for(timeout=60_000)
+            # The view shows what the worker has read so far ("Reading the N newest drawings…")
+            # and redraws live: wait for the whole set, then the figure must be Keras' own.
+            teacher.get_by_text("newest drawings").wait_for(state="detached", timeout=90_000)
             assert f"{accuracy:.1%}" in metric.inner_text(), (name, metric.inner_text(), expected)
         wait_for_app(teacher)
         shot(teacher, "class-handwriting", docs=True)
