@@ -1,7 +1,7 @@
 """A finished run written to the store, once, for the learner who trained it, by one writer.
 
-A run's on_done is called on the training side before the training slot is released, so it only
-hands the run to the session and queues it. The writer thread then serializes the model, checks
+A run's on_done is called once per learner after the training slot is released (a shared run:
+once for each learner who watched it); it only hands the run to the session and queues it. The writer thread then serializes the model, checks
 that the store could read it back (the upload loader's allow-list and budget, without building
 it), and writes it: an unreachable PostgreSQL (5 s connect timeout) or a busy SQLite (30 s) never
 holds the slot. After a write fails because the database is down, the breaker stays open for
