@@ -101,7 +101,8 @@ def test_forget_me_while_a_run_trains_does_not_bring_the_learner_back(store, mon
     secret = new_secret()
     learner = store.learner(secret)
     store.forget(learner)                              # Forget me, pressed while the run trained
-    monkeypatch.setattr(identity, "_forgotten", {identity.token_hash(secret)})
+    monkeypatch.setattr(identity, "_forgotten", __import__("collections").OrderedDict())
+    identity._remember_forgotten(secret)
     studio = Studio()
     saving.Writer(get_store=lambda: store).write(job(studio, secret))
     assert store.learner(secret, create=False) is None
@@ -115,3 +116,22 @@ def test_a_run_the_store_could_not_read_back_is_not_kept_and_says_why(store):
     [(key, values)] = studio.notices
     assert key == "store.not_saved" and "2,000,000" in values["detail"] and "参数" in values["detail"]
 
+
+
+def test_forget_me_is_remembered_only_as_long_as_a_run_could_still_finish(monkeypatch):
+    """Each Forget me press added a digest that was never dropped: a script pressing it again and
+    again grew the server (a fresh-eye review). Bounded in time and in count."""
+    import collections
+    monkeypatch.setattr(identity, "_forgotten", collections.OrderedDict())
+    monkeypatch.setattr(identity, "FORGOTTEN_AT_MOST", 5)
+    clock = [1000.0]
+    monkeypatch.setattr(identity.time, "monotonic", lambda: clock[0])
+    secrets = [new_secret() for _ in range(8)]
+    for s in secrets:
+        identity._remember_forgotten(s)
+    assert len(identity._forgotten) == 5 and identity.was_forgotten(secrets[-1])
+    assert not identity.was_forgotten(secrets[0])
+    identity._remember_forgotten(secrets[0])
+    clock[0] += identity.FORGOTTEN_SECONDS + 1
+    identity._remember_forgotten(secrets[1])             # the old ones go as a new one comes
+    assert identity.was_forgotten(secrets[1]) and not identity.was_forgotten(secrets[0])

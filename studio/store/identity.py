@@ -9,6 +9,10 @@ you sent is a different learner.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+
 import streamlit as st
 
 from mnist_core import runstore
@@ -35,13 +39,30 @@ export default function (component) {
 }
 """
 _cookie_writer = st.components.v2.component("mnist_studio.learner_cookie", js=_COOKIE_JS)
-_forgotten: set[str] = set()      # digests of secrets whose learner pressed Forget me (this process)
+# Digests of secrets whose learner pressed Forget me (this process) -> when: remembered as long as a
+# run started before could still finish (the longest wait in line plus the longest training), and
+# at most FORGOTTEN_AT_MOST of them, so pressing it again and again grows nothing for long.
+_forgotten: OrderedDict[str, float] = OrderedDict()
+FORGOTTEN_SECONDS = 2 * 3600
+FORGOTTEN_AT_MOST = 100_000
+_forgotten_lock = threading.Lock()
 
 
 def was_forgotten(browser_secret: str) -> bool:
     """True once Forget me was pressed for this secret: a run still training must not bring the
     learner back (the store would keep it under a secret the browser no longer has)."""
-    return token_hash(browser_secret) in _forgotten
+    with _forgotten_lock:
+        return token_hash(browser_secret) in _forgotten
+
+
+def _remember_forgotten(browser_secret: str) -> None:
+    now = time.monotonic()
+    with _forgotten_lock:
+        _forgotten[token_hash(browser_secret)] = now
+        _forgotten.move_to_end(token_hash(browser_secret))
+        while _forgotten and (len(_forgotten) > FORGOTTEN_AT_MOST
+                              or now - next(iter(_forgotten.values())) > FORGOTTEN_SECONDS):
+            _forgotten.popitem(last=False)
 
 
 def secret() -> str:
@@ -88,7 +109,7 @@ def learner_id(*, create: bool) -> int | None:
 def forget() -> None:
     """Delete this browser's runs from the store and give it a new secret (a new learner)."""
     store = get_store()
-    _forgotten.add(token_hash(secret()))
+    _remember_forgotten(secret())
     try:
         learner = learner_id(create=False) if store is not None else None
         count = store.forget(learner) if learner is not None else 0
