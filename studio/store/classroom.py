@@ -8,6 +8,7 @@ set (.npz: images, labels, strokes) and a CSV of what each model said about each
 from __future__ import annotations
 
 import io
+import threading
 
 import streamlit as st
 
@@ -89,10 +90,26 @@ def tools_ui(store, code: str, key: str, drawn, entries) -> None:
         st.caption(t("hand.closed"))
 
 
+_exports: dict = {}      # (code, set version, key's hash) -> (export, its .npz): built once per version
+EXPORTS_KEPT = 4
+_exports_lock = threading.Lock()
+
+
 def downloads_ui(store, code: str, key: str, drawn, entries) -> None:
-    """The set for a notebook, and what each model (measured so far) said about each drawing."""
-    exported = Handwriting(store).export(code, key)
-    payload = classset.to_npz(exported.images, exported.labels, exported.strokes, exported.learners, exported.ids)
+    """The set for a notebook, and what each model (measured so far) said about each drawing.
+    The export (up to a class's whole set with its strokes) is read and packed once per version of
+    the set, not on every rerun of the teacher's page."""
+    cache_key = (code, drawn.version, token_hash(key))
+    built = _exports.get(cache_key)
+    if built is None:
+        exported = Handwriting(store).export(code, key)
+        built = (exported, classset.to_npz(exported.images, exported.labels, exported.strokes,
+                                           exported.learners, exported.ids))
+        with _exports_lock:        # teachers' pages run on threads of their own
+            _exports[cache_key] = built
+            while len(_exports) > EXPORTS_KEPT:
+                _exports.pop(next(iter(_exports)))
+    exported, payload = built
     said = {}
     for model_key, name, _, predictor in measures.models_of(store, code, entries):
         measure, _, missing = measures.measured(model_key, exported, predictor)
