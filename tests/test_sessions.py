@@ -4,6 +4,8 @@ import gc
 import threading
 import weakref
 
+from mnist_core.runs.sharing import SERVER_RUNS
+
 import pytest
 
 from studio.session import lifecycle
@@ -107,12 +109,14 @@ def test_a_trained_model_is_freed_once_its_session_is_released():
     start_tiny_run(at)
     studio = at.session_state["studio"]
     assert wait_for(at, lambda a: "run-1" in studio.models)
+    at.query_params["index"] = "0"                     # Predict reads test image 0 with it:
     at.switch_page("app_pages/predict.py").run()       # a Predictor (tf.function) for it, too
     at.switch_page("app_pages/evaluate.py").run()
     model_ref = weakref.ref(studio.models["run-1"].model)
     assert studio.models["run-1"].predictor is not None
     studio.release()
     del at
+    SERVER_RUNS.clear()     # the server keeps a few finished runs to hand out again (bounded: sharing.py)
     gc.collect()
     assert model_ref() is None
 
@@ -138,5 +142,6 @@ def test_a_model_looked_inside_is_freed_once_its_session_is_released():
     assert studio.models["run-1"].inside is not None          # the neighbour index was built
     studio.release()
     del at
+    SERVER_RUNS.clear()     # the server keeps a few finished runs to hand out again (bounded: sharing.py)
     gc.collect()
     assert model_ref() is None and broken_ref() is None
