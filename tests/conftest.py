@@ -69,3 +69,19 @@ def pg_cluster():
         pytest.skip("PostgreSQL's initdb/pg_ctl are not installed (apt-get install postgresql)")
     with Cluster() as cluster:
         yield cluster
+
+
+@pytest.fixture(autouse=True)
+def _no_process_wide_seed_left_behind():
+    """A test that runs the note's own script (keras.utils.set_random_seed) or seeds TensorFlow leaves
+    the process-wide seed set, as no server process has it: a run's tf.data shuffle combines with it,
+    and later tests compare a run here with the same run in a fresh worker process."""
+    yield
+    import sys
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+        tf.random.set_seed(None)
+    if "keras" in sys.modules:
+        from keras.src.backend.common import global_state
+        global_state.set_global_attribute("global_random_seed", None)
+        global_state.set_global_attribute("global_seed_generator", None)
