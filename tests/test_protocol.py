@@ -45,3 +45,29 @@ def test_only_letters_no_digit_looks_like_are_taught_as_not_a_digit():
     assert not taught & set("OISZBGQDJLT")
     every = {s.label for s in unipen.load("letters")}
     assert len(every) == 26 and taught < every
+
+
+def test_the_image_readers_drawings_come_from_the_parts_it_is_given_only(monkeypatch):
+    """strokes' real pen digits and letters are the given parts' (train, or train + choose for the
+    bundled reader's last run): each real sample drawn is found in those parts and in no other."""
+    import numpy as np
+    import pytest
+
+    from mnist_core.drawings import strokes
+    asked = []
+    real = protocol.written
+    monkeypatch.setattr(protocol, "written", lambda part, kind="digits": asked.append((part, kind)) or real(part, kind))
+    drawn = []
+    square = np.zeros((280, 280), np.uint8)
+    square[100:180, 120:160] = 255
+    monkeypatch.setattr(pendigits, "draw", lambda sample, rng, augment=False: drawn.append(sample) or square)
+    mnist = np.zeros((200, 28, 28), np.uint8), np.zeros(200, np.uint8)      # one per drawing, as a chunk gets
+    strokes._chunk(200, [0, 1, 0], *mnist, ("train", "choose"))
+    assert {part for part, _ in asked} == {"train", "choose"} and {k for _, k in asked} == {"digits", "letters"}
+    allowed = {w.writer for part in ("train", "choose") for kind in ("digits", "letters") for w in real(part, kind)}
+    real_share = (strokes.MIX["pen"] + strokes.MIX["letters"]) / sum(strokes.MIX.values())
+    assert len(drawn) == round(200 * real_share)
+    assert {w.writer for w in drawn} <= allowed
+    assert {w.collection for w in drawn} == {"pendigits", "unipen"}
+    with pytest.raises(ValueError):
+        strokes.training_drawings(10, 0, *mnist, parts=("train", "held_out"))
