@@ -269,8 +269,11 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
     extra = None
     if spec.drawings:
         from mnist_core.drawings import strokes
-        extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train, data.y_train,
+        # MNIST digits are re-stroked from the training part only: never the validation part's
+        kept = int(len(data.x_train) * (1 - spec.validation_split)) if spec.validation_split else len(data.x_train)
+        extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train[:kept], data.y_train[:kept],
                                           parts=tuple(drawing_parts))
+        metadata["drawing_parts"], metadata["drawing_mix"] = list(drawing_parts), dict(strokes.MIX)
     if spec.class_set is not None:      # a class's own handwriting (issue #28), uint8 like MNIST
         own = (spec.class_set.images, spec.class_set.labels)
         extra = own if extra is None else (np.concatenate([extra[0], own[0]]), np.concatenate([extra[1], own[1]]))
