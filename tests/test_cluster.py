@@ -241,3 +241,41 @@ def test_runs_started_at_once_by_a_server_not_yet_joined_all_join_the_cluster(ra
     jobs = [cluster.RayTrainingJob(SMALL, small_mnist).start() for _ in range(3)]
     for job in jobs:
         assert wait(job, lambda s: s.state in (FAILED, FINISHED, STOPPED)).state == FINISHED, job.snapshot().error
+
+
+def test_runs_that_wait_to_join_a_cluster_out_of_reach_fail_with_the_first_not_one_after_another(monkeypatch):
+    """ray.init runs under a lock; when it fails, the runs that waited for it fail at once instead of
+    each trying again and waiting out its timeout in turn."""
+    import threading
+
+    from mnist_core.runs import cluster
+    tried = []
+
+    def unreachable(**_):
+        tried.append(1)
+        time.sleep(0.5)
+        raise ConnectionError("no cluster")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", unreachable)
+    monkeypatch.setattr(cluster, "_failed_to_connect", None)
+    failed = []
+
+    def start():
+        try:
+            cluster.connect("127.0.0.1:1")
+        except ConnectionError:
+            failed.append(1)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tried) == 1 and len(failed) == 4
+    assert time.monotonic() - started < 4 * 0.5          # not one timeout after another
+    monkeypatch.setattr(cluster, "_failed_to_connect", (time.monotonic() - cluster.RETRY_CONNECT_SECONDS, None))
+    with pytest.raises(ConnectionError):
+        cluster.connect("127.0.0.1:1")
+    assert len(tried) == 2                                 # asked again once the pause is over
