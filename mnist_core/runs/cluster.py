@@ -36,17 +36,34 @@ def enabled() -> bool:
     return bool(os.environ.get("RAY_ADDRESS"))
 
 
+_connect_lock = threading.Lock()
+_failed_to_connect: tuple[float, BaseException] | None = None     # (when, why)
+RETRY_CONNECT_SECONDS = 10.0   # a cluster out of reach is not asked again sooner, by any run
+
+
 def connect(address: str | None = None):
-    """Join the cluster (once per process) and return the `ray` module."""
+    """Join the cluster (once per process) and return the `ray` module. Runs started at once each
+    call this from their own thread: ray.init is not thread-safe (a second call while the first is
+    still connecting fails with "called ray.init twice"), so one thread joins while the others wait;
+    when it fails, those waiting fail with it rather than each waiting out ray.init's own timeout."""
+    global _failed_to_connect
     import ray
-    if not ray.is_initialized():
-        # The workers import mnist_core from the same code: ship this package with the job.
-        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        runtime_env = {"py_modules": [package]}
-        if os.environ.get("MNIST_DATA"):    # where this machine reads MNIST; workers fall back to
-            runtime_env["env_vars"] = {"MNIST_DATA": os.environ["MNIST_DATA"]}   # a download
-        ray.init(address=address or os.environ.get("RAY_ADDRESS"), log_to_driver=False,
-                 runtime_env=runtime_env, ignore_reinit_error=True)
+    with _connect_lock:
+        if not ray.is_initialized():
+            if _failed_to_connect and time.monotonic() - _failed_to_connect[0] < RETRY_CONNECT_SECONDS:
+                raise ConnectionError("the Ray cluster was out of reach moments ago") from _failed_to_connect[1]
+            # The workers import mnist_core from the same code: ship this package with the job.
+            package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            runtime_env = {"py_modules": [package]}
+            if os.environ.get("MNIST_DATA"):    # where this machine reads MNIST; workers fall back to
+                runtime_env["env_vars"] = {"MNIST_DATA": os.environ["MNIST_DATA"]}   # a download
+            try:
+                ray.init(address=address or os.environ.get("RAY_ADDRESS"), log_to_driver=False,
+                         runtime_env=runtime_env, ignore_reinit_error=True)
+            except Exception as exc:
+                _failed_to_connect = (time.monotonic(), exc)
+                raise
+            _failed_to_connect = None
     return ray
 
 
