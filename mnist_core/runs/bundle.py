@@ -24,7 +24,7 @@ import numpy as np
 from mnist_core.drawings import penreader
 
 IMAGE_ARCH = "cnn_best"
-# #17's network (40 filters, the convolutions straight to the output: 1.6 MB), trained from scratch with
+# #17's network (40 filters, the convolutions straight to the output), trained from scratch with
 # the learning rate and augmentation of the run #17 continued from, for 15 epochs (not its 18: the time).
 IMAGE_HPARAMS = {"filters": 40, "conv_layers": 3, "hidden_units": 0, "dropout": 0.25, "learning_rate": 0.01,
                  "augment": 0.6, "label_smoothing": 0.0}
