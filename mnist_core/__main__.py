@@ -47,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=None, help="make the run repeatable")
     train.add_argument("--drawings", type=int, default=0,
                        help="also train on this many drawings made on the Predict page's canvas (60%% real "
-                            "pen-drawn digits by the 22 training writers, augmented; 10%% MNIST re-stroked; "
-                            "30%% letters, symbols and scribbles taught as 'not a digit'); the model then "
+                            "pen-drawn digits by both collections' training writers, augmented; 10%% MNIST "
+                            "re-stroked; 10%% real upper-case letters no digit looks like and 20%% generated "
+                            "letters, symbols and scribbles, taught as 'not a digit'); the model then "
                             "carries the confidence under which it withholds an answer, chosen on the 4 "
                             "choose-writers' digits")
     train.add_argument("--start-from", default=None, metavar="MODEL",

@@ -248,9 +248,11 @@ class TrainedRun:
 
 
 def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, watch=None,
-        start_from=None, **metadata) -> TrainedRun:
+        start_from=None, drawing_parts=("train",), **metadata) -> TrainedRun:
     """The tutorial's steps 3-5 for one RunSpec: build, train (with its recipe), evaluate.
-    `start_from`: a saved model of the same architecture whose weights training starts from."""
+    `start_from`: a saved model of the same architecture whose weights training starts from.
+    `drawing_parts`: the protocol's parts whose real pen digits and letters the drawings come from
+    (adding "choose" is for the bundled reader's last run, whose threshold was chosen before)."""
     from . import evaluation, models
     from mnist_core.networks import presets
     spec = spec.validated()
@@ -267,7 +269,11 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
     extra = None
     if spec.drawings:
         from mnist_core.drawings import strokes
-        extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train, data.y_train)
+        # MNIST digits are re-stroked from the training part only: never the validation part's
+        kept = int(len(data.x_train) * (1 - spec.validation_split)) if spec.validation_split else len(data.x_train)
+        extra = strokes.training_drawings(spec.drawings, spec.seed or 0, data.x_train[:kept], data.y_train[:kept],
+                                          parts=tuple(drawing_parts))
+        metadata["drawing_parts"], metadata["drawing_mix"] = list(drawing_parts), dict(strokes.MIX)
     if spec.class_set is not None:      # a class's own handwriting (issue #28), uint8 like MNIST
         own = (spec.class_set.images, spec.class_set.labels)
         extra = own if extra is None else (np.concatenate([extra[0], own[0]]), np.concatenate([extra[1], own[1]]))
@@ -276,7 +282,7 @@ def run(spec: RunSpec, data: MnistData, *, on_progress=None, stop_event=None, wa
                    on_progress=on_progress, stop_event=stop_event, seed=spec.seed, extra=extra,
                    watch=watch)
     report = evaluation.evaluate(model, data.x_test, data.y_test)
-    if spec.drawings:
+    if spec.drawings and "choose" not in drawing_parts:
         # When to withhold an answer is chosen on the choose-writers' real digits, never trained on.
         from mnist_core.drawings import pendigits
         from . import predict

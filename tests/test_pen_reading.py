@@ -144,6 +144,26 @@ def test_the_bundled_pen_reader_passes_the_model_file_checks(readers):
     assert 0 <= metadata["image_weight"] <= 1 and metadata["trained_on"] == ["train", "choose"]
 
 
+def test_both_bundled_readers_were_trained_by_the_protocol_with_one_frozen_choice():
+    """mnist_core.runs.bundle wrote both files: the image reader from scratch (no earlier weights,
+    #17's network, no generated digit styles in its mix) on train + choose, both carrying the same
+    choice, made on the choose part, whose thresholds each reader uses."""
+    from mnist_core import storage
+    from mnist_core.drawings import strokes
+    from mnist_core.runs import bundle
+    image, pen_file = storage.read_metadata(storage.BEST_READER), storage.read_metadata(storage.PEN_READER)
+    assert image["choice"] == pen_file["choice"] and image["chosen_on"] == pen_file["chosen_on"] == "choose"
+    assert image["trained_on"] == pen_file["trained_on"] == ["train", "choose"]
+    assert "started_from" not in image and image["drawing_mix"]["generated"] == 0
+    assert image["drawing_mix"] == strokes.MIX and image["drawing_parts"] == ["train", "choose"]
+    assert image["arch"] == bundle.IMAGE_ARCH and image["hparams"].items() >= bundle.IMAGE_HPARAMS.items()
+    assert (image["epochs"], image["drawings"]) == (bundle.IMAGE_EPOCHS, bundle.IMAGE_DRAWINGS)
+    choice = image["choice"]
+    assert image["withhold_below"] == choice["image_withhold_below"]
+    assert (pen_file["image_weight"], pen_file["withhold_below"], pen_file["pen_withhold_below"]) == \
+        (choice["image_weight"], choice["withhold_below"], choice["pen_withhold_below"])
+
+
 def test_both_readers_together_are_no_worse_than_the_image_reader_on_the_choose_part(readers):
     """The floor, computed: on the protocol's choose part (digits and letters), the image reader at the
     threshold the same rule chooses for it errs (digits named wrong + letters named) at least as often

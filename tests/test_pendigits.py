@@ -112,15 +112,16 @@ def bundled():
     return Predictor(model, metadata.get("withhold_below")), metadata
 
 
-def test_the_bundled_threshold_is_the_rule_applied_to_the_choose_writers(bundled):
-    """The withhold threshold was chosen on the choose-writers' real digits: recomputed here with
-    NumPy from the bundled model's probabilities, it is the one stored in the file."""
+def test_the_bundled_threshold_is_the_choice_and_withholds_few_of_the_choose_writers_digits(bundled):
+    """The threshold the file carries is the one chosen on the protocol's choose part (by the reader
+    trained on train alone, mnist_core.runs.bundle, which is not bundled). The bundled reader also
+    trained on those writers; with it, recomputed here with NumPy, the threshold still withholds at most
+    WITHHOLD_AT_MOST of their digits (were it surer of none of them, it would not)."""
     predictor, metadata = bundled
     images, labels, _ = pendigits.prepared("choose")
     top = predictor.predict_proba(images / 255).max(axis=1)
     from mnist_core.predict import WITHHOLD_AT_MOST
-    expected = np.sort(top)[int(np.floor(WITHHOLD_AT_MOST * (len(top) - 1)))]
-    assert metadata["withhold_below"] == pytest.approx(float(expected), abs=1e-5)
+    assert metadata["withhold_below"] == metadata["choice"]["image_withhold_below"]
     assert (top < metadata["withhold_below"]).mean() <= WITHHOLD_AT_MOST
 
 
@@ -135,5 +136,6 @@ def test_the_bundled_model_reads_the_held_out_writers(bundled):
     assert min(right[writers == w].mean() for w in pendigits.HELD_OUT_WRITERS) >= HELD_OUT_FLOORS["worst writer"]
 
 
-# bench/run.py --only drawn measured 93.4 % named right, 2.5 % named wrong, worst writer 89.2 %.
-HELD_OUT_FLOORS = {"right": 0.90, "wrong": 0.045, "worst writer": 0.85}
+# bench/run.py --only drawn measured the image reader alone (#29's, from scratch) at 95.3 % named right,
+# 3.5 % named wrong, worst writer 91.6 % (before #29: 93.4 %, 2.5 %, 89.2 %).
+HELD_OUT_FLOORS = {"right": 0.93, "wrong": 0.045, "worst writer": 0.89}

@@ -21,6 +21,7 @@ from bench.sections.predict import baselines, predictor_speed
 from bench.table import collector
 
 BEFORE_17 = "8e16730"   # the last commit whose models/default.keras was trained on generated drawings only
+BEFORE_29 = "f12c106"   # the last commit whose models/default.keras continued #17's (one collection, no letters)
 
 
 def said_by(predictor, images) -> np.ndarray:
@@ -120,19 +121,20 @@ def pen_rows(row, image_reader, pen, non_digits: int) -> None:
 
 
 def readers():
-    """The bundled best reader, the one before #17 (from git, when the history is there) and the
-    note's network, each with the threshold it carries: [(name, Predictor, model)]."""
+    """The bundled best reader, the ones before #29 and #17 (from git, when the history is there) and
+    the note's network, each with the threshold it carries: [(name, Predictor, model)]."""
     import tempfile
 
     from mnist_core import storage
     from mnist_core.predict import Predictor
     found = [("best reader", *storage.load_model(storage.BEST_READER))]
-    old = subprocess.run(["git", "show", f"{BEFORE_17}:models/default.keras"], cwd=ROOT, capture_output=True)
-    if old.returncode == 0:
-        with tempfile.NamedTemporaryFile(suffix=".keras") as file:
-            file.write(old.stdout)
-            file.flush()
-            found.append((f"before #17 ({BEFORE_17})", *storage.load_model(file.name)))
+    for issue, commit in (("#29", BEFORE_29), ("#17", BEFORE_17)):
+        old = subprocess.run(["git", "show", f"{commit}:models/default.keras"], cwd=ROOT, capture_output=True)
+        if old.returncode == 0:
+            with tempfile.NamedTemporaryFile(suffix=".keras") as file:
+                file.write(old.stdout)
+                file.flush()
+                found.append((f"before {issue} ({commit})", *storage.load_model(file.name)))
     found.append(("the note's network", *storage.load_model(storage.NOTE_NETWORK)))
     return [(name, Predictor(model, metadata.get("withhold_below")), model) for name, model, metadata in found]
 
@@ -159,8 +161,8 @@ def bench_drawn(non_digits=900, invariance=200, calls=200):
         "; ".join(f"{name}: {shown(shares(said_by(predictor, images), labels))}" for name, predictor, _ in others),
         None)
     chosen, chosen_labels, _ = pendigits.prepared("choose")
-    row(f"Choose writers {', '.join(map(str, pendigits.CHOOSE_WRITERS))}, the image alone (its threshold was "
-        "chosen on them; not a held-out figure)", shown(shares(said_by(best, chosen.astype(np.float32) / 255),
+    row(f"Choose writers {', '.join(map(str, pendigits.CHOOSE_WRITERS))}, the image alone (trained on since #29, "
+        "after its threshold was chosen on them; not a held-out figure)", shown(shares(said_by(best, chosen.astype(np.float32) / 255),
                                                                 chosen_labels)),
         f"withhold below {best.withhold_below:.3f}", None)
 

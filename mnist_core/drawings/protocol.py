@@ -9,16 +9,20 @@ Once the choices are made they are frozen and the readers are retrained on train
 
 Pen digits (UCI, 30 writers): by writer, in `pendigits.WRITERS` (written there, used here).
 UNIPEN (seven sites): one whole site is held out (a place, tablet and protocol no reader saw, as the
-collection's other sites will be), and within each other site its writer files go to the parts in
-a fixed order (by the SHA-256 of "site/writer"), each to the part furthest below its share of that
-site's samples (digits and letters together, so a writer's digits and letters share a part). No
-writer is in two parts: tests/test_protocol.py checks it.
+collection's other sites will be), and within each other site its writers go to the parts in a fixed
+order (by the SHA-256 of "site/person"), each to the part furthest below its share of that site's
+samples (digits and letters together, so a writer's digits and letters share a part). A UNIPEN
+"writer" is a recording file, and one person may have several (`art08trn` and `art08tst`, `000.0` to
+`000.4`, `ktum0` and `ktum5`): PERSON names the person in each site's file names, erring towards one
+person (two people taken for one only move together). No person is in two parts: tests/test_protocol.py
+checks it.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -30,6 +34,13 @@ SHARES = {"train": 0.6, "choose": 0.15, "held_out": 0.25}  # of each other site'
 # Upper-case letters taught as "not a digit": only shapes no digit has. O, I, S, Z, B, G, Q, D, J, L
 # and T can be written like a digit (0, 1, 5, 2, 8, 6, 9, 0, 1, 4, 7) and are never used.
 NOT_DIGIT_LETTERS = tuple("ACEFHKMNPRUVWXY")
+LOOKS_LIKE_A_DIGIT = tuple("OISZBGQDJLT")
+# The person behind a UNIPEN recording file, site by site (the file name where the site gives one file a
+# person): art's training and test sessions (art08trn, art08tst), pri's numbered sessions (000.0-000.4),
+# tos' f- and t- files of one number (f1002058, t1002062), syn's, val's and kai's name before a session
+# suffix (bek-dig2; gresai30-gresai5a; ktum0, ktum5).
+PERSON = {"art": r"(art\d+)", "pri": r"(\d+)\.", "tos": r"[ft](\d{4})", "syn": r"([a-z]+)",
+          "val": r"([a-z]+)", "kai": r"([a-z]+)"}
 
 
 @dataclass(frozen=True)
@@ -38,29 +49,35 @@ class Written:
     (canvas orientation, y down, any units)."""
     label: int | str
     collection: str           # "pendigits" or "unipen"
-    writer: str               # "pendigits/7", "unipen/syn/gresai34"
+    writer: str               # the person: "pendigits/7", "unipen/val/gresai" (protocol.person)
     site: str                 # "pendigits" for the one-site collection
     strokes: tuple
 
 
+def person(site: str, file: str) -> str:
+    """The person who wrote a UNIPEN recording file (PERSON; the file name where a site has no rule)."""
+    found = re.match(PERSON[site], file) if site in PERSON else None
+    return found.group(1) if found else file
+
+
 @functools.lru_cache(maxsize=1)
 def unipen_parts() -> dict[tuple[str, str], str]:
-    """(site, writer) -> part, for every writer file of both UNIPEN files."""
-    counts = Counter((s.site, s.writer) for kind in ("digits", "letters") for s in unipen.load(kind))
+    """(site, person) -> part, for every person of both UNIPEN files."""
+    counts = Counter((s.site, person(s.site, s.writer)) for kind in ("digits", "letters") for s in unipen.load(kind))
     by_site = defaultdict(list)
-    for site, writer in counts:
-        by_site[site].append(writer)
+    for site, who in counts:
+        by_site[site].append(who)
     parts = {}
-    for site, writers in sorted(by_site.items()):
+    for site, people in sorted(by_site.items()):
         if site == HELD_OUT_SITE:
-            parts.update({(site, w): "held_out" for w in writers})
+            parts.update({(site, p): "held_out" for p in people})
             continue
         filled = dict.fromkeys(PARTS, 0)
-        total = sum(counts[site, w] for w in writers)
-        for w in sorted(writers, key=lambda w: hashlib.sha256(f"{site}/{w}".encode()).hexdigest()):
-            part = min(PARTS, key=lambda p: filled[p] / total - SHARES[p])
-            parts[site, w] = part
-            filled[part] += counts[site, w]
+        total = sum(counts[site, p] for p in people)
+        for p in sorted(people, key=lambda p: hashlib.sha256(f"{site}/{p}".encode()).hexdigest()):
+            part = min(PARTS, key=lambda part: filled[part] / total - SHARES[part])
+            parts[site, p] = part
+            filled[part] += counts[site, p]
     return parts
 
 
@@ -75,6 +92,7 @@ def written(part: str, kind: str = "digits") -> list[Written]:
                   for d in pendigits.digits(part)]
     parts = unipen_parts()
     for s in unipen.load(kind):
-        if parts[s.site, s.writer] == part and (kind == "digits" or s.label in NOT_DIGIT_LETTERS):
-            found.append(Written(s.label, "unipen", f"unipen/{s.site}/{s.writer}", s.site, s.strokes))
+        who = person(s.site, s.writer)
+        if parts[s.site, who] == part and (kind == "digits" or s.label in NOT_DIGIT_LETTERS):
+            found.append(Written(s.label, "unipen", f"unipen/{s.site}/{who}", s.site, s.strokes))
     return found

@@ -3,14 +3,15 @@
 MNIST was written with pens on forms by Americans; visitors draw with a mouse, a finger or a stylus,
 many in the continental way (a 1 with a flag and a base, a 7 with a crossbar, an open-top 4, a 9 with
 a straight stem). `training_drawings` mixes, in the shares MIX gives: real pen-drawn digits by the
-training writers (mnist_core.drawings.pendigits, drawn on the page's canvas and augmented); MNIST digits
-re-stroked with other pens; letters, symbols and scribbles, the "not a digit" examples a model
-learns to be unsure about (outlier exposure); and, at share 0 since real writers replaced them,
-digits in this module's own generated styles. Every drawing is prepared as the app prepares one
+writers of the protocol's training part, from both collections (mnist_core.drawings.protocol: the pen
+digits and UNIPEN, drawn on the page's canvas and augmented); MNIST digits re-stroked with other pens;
+real upper-case letters of shapes no digit has, by the same part's UNIPEN writers, and generated
+letters (none a digit can look like: protocol.LOOKS_LIKE_A_DIGIT), symbols and scribbles: the "not a digit" examples a model learns to be unsure about (outlier
+exposure); and, at share 0 since real writers replaced them, digits in this module's own generated styles. Every drawing is prepared as the app prepares one
 (`canvas_to_mnist`).
 
 The benchmark's held-out hand (bench/heldout.py) draws its non-digits with code of its own, and measures
-digits on writers this module never sees (pendigits.HELD_OUT_WRITERS).
+digits and letters on writers and a site this module never sees (protocol's "held_out" part).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ MNIST_PEN_WIDTHS = (1.8, 4.0)   # re-stroked MNIST digits: MNIST's own 10th-90th
 # The mix, in twentieths of the drawings: mostly real pen digits (what MNIST lacks), enough
 # non-digits and re-stroked MNIST to keep refusing scribbles and reading any pen. Real pen digits
 # replaced the generated digit styles: issue #17 measured that those did not raise accuracy on real
-# writers (93.6 / 94.7 % with them, 93.8 / 96.2 % without), so they are at share 0.
-MIX = {"pen": 12, "restroked": 2, "not_a_digit": 6, "generated": 0}
+# writers (93.6 / 94.7 % with them, 93.8 / 96.2 % without), so they are at share 0. Issue #29 added
+# the second collection's digits to "pen" and its real letters as "letters" (taken from "not_a_digit").
+MIX = {"pen": 12, "restroked": 2, "letters": 2, "not_a_digit": 4, "generated": 0}
 PATTERN = [kind for kind, twentieths in MIX.items() for _ in range(twentieths)]
 # Training and validation drawings come from separate random streams (SeedSequence([purpose, seed])),
 # so a run's seed can never make its validation drawings equal its training ones.
@@ -88,7 +90,6 @@ def _letters() -> dict:
     return {
         "A": [[(0.0, 1.0), (0.5, 0.0), (1.0, 1.0)], [(0.22, 0.6), (0.78, 0.6)]],
         "C": [arc(0.55, 0.5, 0.45, 0.5, -50, -310)],
-        "D": [[(0.1, 0.0), (0.1, 1.0)], [(0.1, 0.0)] + arc(0.1, 0.5, 0.85, 0.5, -90, 90) + [(0.1, 1.0)]],
         "E": [[(0.9, 0.0), (0.1, 0.0), (0.1, 1.0), (0.9, 1.0)], [(0.1, 0.5), (0.7, 0.5)]],
         "F": [[(0.9, 0.0), (0.1, 0.0), (0.1, 1.0)], [(0.1, 0.48), (0.7, 0.48)]],
         "H": [[(0.1, 0.0), (0.1, 1.0)], [(0.9, 0.0), (0.9, 1.0)], [(0.1, 0.5), (0.9, 0.5)]],
@@ -97,7 +98,6 @@ def _letters() -> dict:
         "N": [[(0.1, 1.0), (0.1, 0.0), (0.9, 1.0), (0.9, 0.0)]],
         "P": [[(0.15, 1.0), (0.15, 0.0)] + arc(0.15, 0.27, 0.7, 0.27, -90, 90)],
         "R": [[(0.15, 1.0), (0.15, 0.0)] + arc(0.15, 0.27, 0.65, 0.27, -90, 90) + [(0.9, 1.0)]],
-        "T": [[(0.0, 0.0), (1.0, 0.0)], [(0.5, 0.0), (0.5, 1.0)]],
         "U": [[(0.1, 0.0)] + arc(0.5, 0.6, 0.4, 0.4, 180, 0) + [(0.9, 0.0)]],
         "V": [[(0.0, 0.0), (0.5, 1.0), (1.0, 0.0)]],
         "W": [[(0.0, 0.0), (0.25, 1.0), (0.5, 0.35), (0.75, 1.0), (1.0, 0.0)]],
@@ -237,10 +237,15 @@ CHUNK = 2000    # drawings per worker task; each chunk has its own random stream
 
 
 def training_drawings(count: int, seed: int, mnist_images: np.ndarray, mnist_labels: np.ndarray,
-                      purpose: str = "train") -> tuple[np.ndarray, np.ndarray]:
+                      purpose: str = "train", parts: tuple = ("train",)) -> tuple[np.ndarray, np.ndarray]:
     """`count` extra training images (uint8 28x28, as the app prepares them) and their labels, in
-    the shares of MIX (non-digits labelled NOT_A_DIGIT). Real pen digits come from the training
-    writers only. Drawn on every core; the result depends on the seed alone."""
+    the shares of MIX (non-digits labelled NOT_A_DIGIT). Real pen digits and letters come from the
+    protocol's `parts` only: "train", unless the bundled reader is retrained on train + choose once
+    every choice is made (mnist_core.runs.bundle). Drawn on every core; the result depends on
+    the seed and parts alone."""
+    from . import protocol
+    if not set(parts) <= {"train", "choose"}:
+        raise ValueError(f"drawings are trained on the train and choose parts only, not {parts}")
     from .canvas import in_parallel
     tasks = []
     for start in range(0, count, CHUNK):
@@ -248,24 +253,26 @@ def training_drawings(count: int, seed: int, mnist_images: np.ndarray, mnist_lab
         size = min(CHUNK, count - start)
         # The MNIST digits this chunk re-strokes are picked here, so a worker gets ~700, not 60,000.
         chosen = np.random.default_rng(key + [1]).integers(len(mnist_images), size=size)
-        tasks.append((size, key, mnist_images[chosen], mnist_labels[chosen]))
+        tasks.append((size, key, mnist_images[chosen], mnist_labels[chosen], tuple(parts)))
     parts = in_parallel(_chunk, tasks)
     if not parts:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _chunk(count, key, mnist_images, mnist_labels):
-    from . import pendigits
+def _chunk(count, key, mnist_images, mnist_labels, parts=("train",)):
+    from . import pendigits, protocol
     rng = np.random.default_rng(key)
-    writers = pendigits.digits("train") if MIX["pen"] else []
+    written = {kind: [w for part in parts for w in protocol.written(part, kind)] if MIX[share] else []
+               for kind, share in (("digits", "pen"), ("letters", "letters"))}
     images, labels = [], []
     for i in range(count):
         kind = PATTERN[i % len(PATTERN)]
-        if kind == "pen":
-            digit = writers[rng.integers(len(writers))]
-            label = digit.label
-            image = np.round(canvas_to_mnist(pendigits.draw(digit, rng, augment=True)) * 255).astype(np.uint8)
+        if kind in ("pen", "letters"):
+            real = written["digits" if kind == "pen" else "letters"]
+            sample = real[rng.integers(len(real))]
+            label = sample.label if kind == "pen" else NOT_A_DIGIT
+            image = np.round(canvas_to_mnist(pendigits.draw(sample, rng, augment=True)) * 255).astype(np.uint8)
         elif kind == "generated":
             label = int(rng.integers(10))
             image = np.round(canvas_to_mnist(drawn_digit(label, rng)) * 255).astype(np.uint8)
