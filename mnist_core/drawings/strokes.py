@@ -6,8 +6,10 @@ a straight stem). `training_drawings` mixes, in the shares MIX gives: real pen-d
 writers of the protocol's training part, from both collections (mnist_core.drawings.protocol: the pen
 digits and UNIPEN, drawn on the page's canvas and augmented); MNIST digits re-stroked with other pens;
 real upper-case letters of shapes no digit has, by the same part's UNIPEN writers, and generated
-letters (none a digit can look like: protocol.LOOKS_LIKE_A_DIGIT), symbols and scribbles: the "not a digit" examples a model learns to be unsure about (outlier
-exposure); and, at share 0 since real writers replaced them, digits in this module's own generated styles. Every drawing is prepared as the app prepares one
+letters (none a digit can look like: protocol.LOOKS_LIKE_A_DIGIT), symbols and scribbles: the "not a
+digit" examples a model learns to be unsure about (outlier exposure); and, at share 0 since real
+writers replaced them, digits in this module's own generated styles. Every drawing is prepared as the
+app prepares one
 (`canvas_to_mnist`).
 
 The benchmark's held-out hand (bench/heldout.py) draws its non-digits with code of its own, and measures
@@ -243,7 +245,6 @@ def training_drawings(count: int, seed: int, mnist_images: np.ndarray, mnist_lab
     protocol's `parts` only: "train", unless the bundled reader is retrained on train + choose once
     every choice is made (mnist_core.runs.bundle). Drawn on every core; the result depends on
     the seed and parts alone."""
-    from . import protocol
     if not set(parts) <= {"train", "choose"}:
         raise ValueError(f"drawings are trained on the train and choose parts only, not {parts}")
     from .canvas import in_parallel
