@@ -9,8 +9,7 @@ real upper-case letters of shapes no digit has, by the same part's UNIPEN writer
 letters (none a digit can look like: protocol.LOOKS_LIKE_A_DIGIT), symbols and scribbles: the "not a
 digit" examples a model learns to be unsure about (outlier exposure); and, at share 0 since real
 writers replaced them, digits in this module's own generated styles. Every drawing is prepared as the
-app prepares one
-(`canvas_to_mnist`).
+app prepares one (`canvas_to_mnist`).
 
 The benchmark's held-out hand (bench/heldout.py) draws its non-digits with code of its own, and measures
 digits and letters on writers and a site this module never sees (protocol's "held_out" part).
